@@ -1,0 +1,94 @@
+package actors
+
+import (
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/rs/zerolog"
+)
+
+// stopTimeout bounds the wait for a top-level actor to stop.
+const stopTimeout = 10 * time.Second
+
+// Cast is the running set of top-level actors: the status actor and the task
+// supervisor.
+type Cast struct {
+	Status    *StatusActor
+	StatusPID *actor.PID
+	TasksPID  *actor.PID
+	// Running counts the goroutines of task attempts; a function that ignores
+	// cancellation keeps its goroutine, which Go cannot kill.
+	Running *sync.WaitGroup
+	system  *actor.ActorSystem
+}
+
+// Spawn starts the status actor and the task supervisor in system.
+func Spawn(system *actor.ActorSystem, log zerolog.Logger) (*Cast, error) {
+	c := &Cast{system: system, Running: &sync.WaitGroup{}}
+	statusLog := log.With().Str("component", "status").Logger()
+	c.Status = NewStatusActor(statusLog)
+	var err error
+	if c.StatusPID, err = spawnTopLevel(system, "status", c.Status, statusLog); err != nil {
+		return nil, err
+	}
+	tasksLog := log.With().Str("component", "tasks").Logger()
+	if c.TasksPID, err = spawnTopLevel(system, "tasks", NewTaskSupervisor(c.StatusPID, c.Running, tasksLog), tasksLog); err != nil {
+		_ = system.Root.StopFuture(c.StatusPID).Wait()
+		return nil, err
+	}
+	return c, nil
+}
+
+// Stop stops the task supervisor (and with it every task actor), then the
+// status actor, and waits for both.
+func (c *Cast) Stop() error {
+	if err := c.system.Root.StopFuture(c.TasksPID).Wait(); err != nil {
+		return fmt.Errorf("stop task supervisor: %w", err)
+	}
+	if err := c.system.Root.StopFuture(c.StatusPID).Wait(); err != nil {
+		return fmt.Errorf("stop status actor: %w", err)
+	}
+	return nil
+}
+
+// resumeOnFailure keeps a top-level actor and its state (and the task actors
+// under the task supervisor) through a panic in its Receive: the message that
+// caused it is dropped and logged by logPanics.
+var resumeOnFailure = actor.NewOneForOneStrategy(0, 0, func(any) actor.Directive { return actor.ResumeDirective })
+
+// spawnTopLevel spawns a single instance under the resuming guardian.
+func spawnTopLevel(system *actor.ActorSystem, name string, a actor.Actor, log zerolog.Logger) (*actor.PID, error) {
+	props := actor.PropsFromProducer(func() actor.Actor { return a },
+		actor.WithGuardian(resumeOnFailure), actor.WithReceiverMiddleware(logPanics(log)))
+	pid, err := system.Root.SpawnNamed(props, name)
+	if err != nil {
+		return nil, fmt.Errorf("spawn %s actor: %w", name, err)
+	}
+	return pid, nil
+}
+
+// logPanics logs the message type and stack of a panic in an actor's Receive,
+// which protoactor would otherwise drop silently, and panics on so that
+// supervision decides. A *TaskFailure is a task's reported failure, logged by
+// its supervisor with the task's own stack, and passes through.
+func logPanics(log zerolog.Logger) actor.ReceiverMiddleware {
+	return func(next actor.ReceiverFunc) actor.ReceiverFunc {
+		return func(c actor.ReceiverContext, env *actor.MessageEnvelope) {
+			defer func() {
+				r := recover()
+				if r == nil {
+					return
+				}
+				if _, ok := r.(*TaskFailure); !ok {
+					log.Error().Str("actor", c.Self().Id).Str("message_type", fmt.Sprintf("%T", env.Message)).
+						Interface("panic", r).Str("stack", string(debug.Stack())).Msg("actor panicked")
+				}
+				panic(r)
+			}()
+			next(c, env)
+		}
+	}
+}

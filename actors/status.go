@@ -1,0 +1,96 @@
+package actors
+
+import (
+	"fmt"
+	"time"
+)
+
+// Status is the ping status an agent reports on /ping.
+type Status uint8
+
+const (
+	// StatusUnset is the zero Status: no status, used where a status is optional
+	// (no forced status, no custom status).
+	StatusUnset Status = iota
+	// Healthy means the agent is ready for work and runs nothing in the background.
+	Healthy
+	// HealthyBusy means background work is in progress.
+	HealthyBusy
+)
+
+// String returns the status as the contract spells it: "Healthy" or "HealthyBusy".
+func (s Status) String() string {
+	switch s {
+	case Healthy:
+		return "Healthy"
+	case HealthyBusy:
+		return "HealthyBusy"
+	default:
+		return "Unset"
+	}
+}
+
+// Valid reports whether s is Healthy or HealthyBusy.
+func (s Status) Valid() bool { return s == Healthy || s == HealthyBusy }
+
+// MarshalText encodes a valid status as its contract spelling.
+func (s Status) MarshalText() ([]byte, error) {
+	if !s.Valid() {
+		return nil, fmt.Errorf("marshal status %d: %w", s, ErrInvalidStatus)
+	}
+	return []byte(s.String()), nil
+}
+
+// UnmarshalText accepts exactly "Healthy" or "HealthyBusy".
+func (s *Status) UnmarshalText(b []byte) error {
+	v, err := ParseStatus(string(b))
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
+
+// ParseStatus parses the contract spelling of a status.
+func ParseStatus(s string) (Status, error) {
+	switch s {
+	case "Healthy":
+		return Healthy, nil
+	case "HealthyBusy":
+		return HealthyBusy, nil
+	}
+	return StatusUnset, fmt.Errorf("parse status %q: %w", s, ErrInvalidStatus)
+}
+
+// Ping is what /ping reports: the status and when it last changed.
+type Ping struct {
+	Status Status
+	// Since is when Status last changed; it moves only when Status does.
+	Since time.Time
+}
+
+// Snapshot is the state the status actor publishes after every change of the
+// status, the forced status or the custom status. Readers load it without a
+// round trip through the actor's mailbox.
+type Snapshot struct {
+	Ping
+	// Forced is the status forced by the program, StatusUnset if none.
+	Forced Status
+	// Custom is the status the custom ping function last reported,
+	// StatusUnset if there is no function or it failed.
+	Custom Status
+}
+
+// resolve applies the contract's priority: forced, then custom, then automatic.
+func resolve(forced, custom Status, busy bool) Status {
+	switch {
+	case forced != StatusUnset:
+		return forced
+	case custom != StatusUnset:
+		return custom
+	case busy:
+		return HealthyBusy
+	default:
+		return Healthy
+	}
+}

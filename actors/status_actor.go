@@ -1,0 +1,199 @@
+package actors
+
+import (
+	"cmp"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/rs/zerolog"
+)
+
+// Commands the status actor takes.
+type (
+	// TrackTask adds a task to the registry and answers Reply with its id.
+	TrackTask struct {
+		Entry TaskEntry
+		Reply chan<- TaskStart
+	}
+	// UntrackTask removes a task from the registry; Reply (optional) says
+	// whether it was there. Removing an absent task changes nothing.
+	UntrackTask struct {
+		ID    TaskID
+		Reply chan<- bool
+	}
+	// ForceStatus sets the forced status (StatusUnset clears it) and answers
+	// with the resulting ping.
+	ForceStatus struct {
+		Status Status
+		Reply  chan<- Ping
+	}
+	// SetCustomSource installs a new custom ping function, identified by
+	// Source (nil: none), forgets what the previous one reported and answers
+	// with the resulting ping.
+	SetCustomSource struct {
+		Source any
+		Reply  chan<- Ping
+	}
+	// ObserveCustom records what the custom ping function Source reported
+	// (StatusUnset: it failed) and answers with the resulting ping. A report
+	// from a function that has since been replaced is ignored.
+	ObserveCustom struct {
+		Source any
+		Status Status
+		Reply  chan<- Ping
+	}
+	// GetTaskInfo answers with the registry's summary.
+	GetTaskInfo struct {
+		Reply chan<- TaskInfo
+	}
+	// AwaitIdle is answered (once) as soon as the registry is empty.
+	AwaitIdle struct {
+		Reply chan<- struct{}
+	}
+)
+
+// TaskStart answers a request to start or track a task.
+type TaskStart struct {
+	ID  TaskID
+	Err error
+}
+
+// StatusActor owns the task registry, the forced and custom statuses and the
+// time of the last status change. It is the single source of truth for the
+// ping status; it publishes a Snapshot after every change so that readers
+// never wait on its mailbox.
+//
+// Spawn it with a producer that returns the same instance, so that a restart
+// keeps its state.
+type StatusActor struct {
+	// published is written only by Receive and read by anyone through Snapshot.
+	published atomic.Pointer[Snapshot]
+
+	// The fields below are owned by Receive.
+	tasks   map[TaskID]TaskEntry
+	forced  Status
+	custom  Status
+	source  any // identifies the custom ping function that custom came from
+	current Status
+	since   time.Time
+	idle    []chan<- struct{}
+	log     zerolog.Logger
+}
+
+// NewStatusActor returns a status actor that starts Healthy.
+func NewStatusActor(log zerolog.Logger) *StatusActor {
+	a := &StatusActor{
+		tasks:   make(map[TaskID]TaskEntry),
+		current: Healthy,
+		since:   time.Now(),
+		log:     log,
+	}
+	a.publish()
+	return a
+}
+
+// Snapshot returns the latest published state; safe from any goroutine.
+func (a *StatusActor) Snapshot() Snapshot { return *a.published.Load() }
+
+// Receive handles one message.
+func (a *StatusActor) Receive(c actor.Context) {
+	switch m := c.Message().(type) {
+	case *TrackTask:
+		a.tasks[m.Entry.ID] = m.Entry
+		a.update()
+		m.Reply <- TaskStart{ID: m.Entry.ID}
+	case *UntrackTask:
+		_, ok := a.tasks[m.ID]
+		if ok {
+			delete(a.tasks, m.ID)
+			a.update()
+		}
+		if m.Reply != nil {
+			m.Reply <- ok
+		}
+	case *ForceStatus:
+		a.forced = m.Status
+		a.update()
+		m.Reply <- a.published.Load().Ping
+	case *SetCustomSource:
+		a.source, a.custom = m.Source, StatusUnset
+		a.update()
+		m.Reply <- a.published.Load().Ping
+	case *ObserveCustom:
+		if m.Source == a.source {
+			a.custom = m.Status
+			a.update()
+		}
+		m.Reply <- a.published.Load().Ping
+	case *GetTaskInfo:
+		m.Reply <- a.taskInfo()
+	case *AwaitIdle:
+		a.idle = append(a.idle, m.Reply)
+		a.releaseIdle()
+	case *Describe:
+		m.Reply <- a.describe(c)
+	}
+}
+
+// update recomputes the status and publishes a snapshot if anything visible
+// changed; the change time moves only when the status does.
+func (a *StatusActor) update() {
+	next := resolve(a.forced, a.custom, len(a.tasks) > 0)
+	prev := a.published.Load()
+	changed := next != a.current
+	if changed {
+		a.log.Info().Str("from", a.current.String()).Str("to", next.String()).
+			Int("active_count", len(a.tasks)).Msg("ping status changed")
+		a.current, a.since = next, time.Now()
+	}
+	if changed || prev.Forced != a.forced || prev.Custom != a.custom {
+		a.publish()
+	}
+	a.releaseIdle()
+}
+
+func (a *StatusActor) publish() {
+	a.published.Store(&Snapshot{
+		Ping:   Ping{Status: a.current, Since: a.since},
+		Forced: a.forced,
+		Custom: a.custom,
+	})
+}
+
+func (a *StatusActor) releaseIdle() {
+	if len(a.tasks) > 0 || len(a.idle) == 0 {
+		return
+	}
+	for _, r := range a.idle {
+		r <- struct{}{}
+	}
+	a.idle = nil
+}
+
+// taskInfo lists the registry in start order; ids grow with start time.
+func (a *StatusActor) taskInfo() TaskInfo {
+	now := time.Now()
+	jobs := make([]Job, 0, len(a.tasks))
+	for _, e := range a.tasks {
+		jobs = append(jobs, Job{ID: e.ID, Name: e.Name, Started: e.Started, Duration: now.Sub(e.Started)})
+	}
+	slices.SortFunc(jobs, func(x, y Job) int { return cmp.Compare(x.ID, y.ID) })
+	return TaskInfo{ActiveCount: len(jobs), RunningJobs: jobs}
+}
+
+func (a *StatusActor) describe(c actor.Context) Node {
+	return Node{
+		Kind:  KindStatus,
+		PID:   c.Self().Id,
+		State: "running",
+		Status: &StatusNode{
+			Status:      a.current,
+			Since:       a.since,
+			Forced:      a.forced,
+			Custom:      a.custom,
+			ActiveCount: len(a.tasks),
+		},
+	}
+}

@@ -1,0 +1,373 @@
+package actors
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/rs/zerolog"
+)
+
+// Commands the task supervisor takes.
+type (
+	// StartTask spawns a task actor and tracks the task; Reply gets its id
+	// once the status actor has it (read-your-writes), or ErrDraining.
+	StartTask struct {
+		Spec  *TaskSpec
+		Reply chan<- TaskStart
+	}
+	// CompleteTask ends a hand-tracked task; Reply says whether it was one
+	// and still tracked.
+	CompleteTask struct {
+		ID    TaskID
+		Reply chan<- bool
+	}
+	// CancelTask cancels a task; Reply says whether it was live. A running
+	// function's context is cancelled and the task ends when it returns (or
+	// is abandoned after its grace period).
+	CancelTask struct {
+		ID    TaskID
+		Reply chan<- bool
+	}
+	// Drain makes the task supervisor refuse new tasks from now on.
+	Drain struct {
+		Reply chan<- struct{}
+	}
+	// CancelAll cancels every live task with the given cause; Reply gets
+	// the tasks that were still counted as busy.
+	CancelAll struct {
+		Cause error
+		Reply chan<- []TaskNode
+	}
+)
+
+// restartDue tells the task supervisor that a task's backoff is over.
+type restartDue struct{ ID TaskID }
+
+func (*restartDue) IgnoreDeadLetterLogging() {}
+
+// taskRecord is the task supervisor's knowledge of one live task actor.
+type taskRecord struct {
+	spec   *TaskSpec
+	node   TaskNode // what the tree shows; Metadata and Name come from spec
+	pid    *actor.PID
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	// backoff is the pending restart timer while backing off.
+	backoff *time.Timer
+	// counted is true while the status actor counts the task as busy.
+	counted bool
+	outcome Outcome
+}
+
+// TaskSupervisor is the parent of every task actor. As their supervisor
+// strategy it sees every failure and decides, with each task's restart
+// policy, between a restart after a backoff and a stop; it sees every final
+// stop and tells the status actor exactly once per task.
+type TaskSupervisor struct {
+	status  *actor.PID
+	running *sync.WaitGroup
+	log     zerolog.Logger
+
+	// The fields below are owned by Receive (HandleFailure runs on the same
+	// mailbox goroutine).
+	// ctx and sup are this actor's own context, kept from Started so that
+	// HandleFailure and timers can act through it on the same goroutine.
+	ctx      actor.Context
+	sup      actor.Supervisor
+	nextID   TaskID
+	draining bool
+	byID     map[TaskID]*taskRecord
+	byPID    map[string]*taskRecord
+	childMW  actor.ReceiverMiddleware
+}
+
+// NewTaskSupervisor returns a task supervisor that reports to the status
+// actor at status; running counts the goroutines of all attempts.
+func NewTaskSupervisor(status *actor.PID, running *sync.WaitGroup, log zerolog.Logger) *TaskSupervisor {
+	return &TaskSupervisor{
+		status:  status,
+		running: running,
+		log:     log,
+		byID:    make(map[TaskID]*taskRecord),
+		byPID:   make(map[string]*taskRecord),
+		childMW: logPanics(log),
+	}
+}
+
+// Receive handles one message.
+func (s *TaskSupervisor) Receive(c actor.Context) {
+	switch m := c.Message().(type) {
+	case *actor.Started:
+		s.ctx, s.sup = c, c.(actor.Supervisor)
+	case *StartTask:
+		s.start(c, m)
+	case *CompleteTask:
+		s.complete(m)
+	case *CancelTask:
+		m.Reply <- s.cancel(m.ID, ErrCancelled)
+	case *Drain:
+		s.draining = true
+		m.Reply <- struct{}{}
+	case *CancelAll:
+		m.Reply <- s.cancelAll(m.Cause)
+	case *Describe:
+		m.Reply <- s.describe()
+	case *attemptEnded:
+		if rec := s.byID[m.ID]; rec != nil {
+			s.finish(rec, m.Outcome, nil)
+		}
+	case *attemptAbandoned:
+		if rec := s.byID[m.ID]; rec != nil {
+			s.abandon(rec)
+		}
+	case *restartDue:
+		if rec := s.byID[m.ID]; rec != nil && rec.node.State == StateBackingOff {
+			s.restart(rec)
+		}
+	case *actor.Terminated:
+		s.terminated(m.Who)
+	case *actor.Stopping:
+		for _, rec := range s.byID {
+			if rec.backoff != nil {
+				rec.backoff.Stop()
+			}
+		}
+	}
+}
+
+func (s *TaskSupervisor) start(c actor.Context, m *StartTask) {
+	if s.draining {
+		m.Reply <- TaskStart{Err: fmt.Errorf("start task %q: %w", m.Spec.Name, ErrDraining)}
+		return
+	}
+	s.nextID++
+	id := s.nextID
+	ctx, cancel := context.WithCancelCause(context.Background())
+	rec := &taskRecord{
+		spec:   m.Spec,
+		ctx:    ctx,
+		cancel: cancel,
+		node: TaskNode{
+			ID: id, Name: m.Spec.Name, Metadata: m.Spec.Metadata, Manual: m.Spec.Run == nil,
+			State: StateRunning, Started: time.Now(),
+		},
+	}
+	rec.node.Deadline = s.deadline(rec)
+	props := actor.PropsFromProducer(func() actor.Actor {
+		return &taskActor{id: id, spec: m.Spec, taskCtx: ctx, running: s.running}
+	}, actor.WithReceiverMiddleware(s.childMW))
+	pid, err := c.SpawnNamed(props, "task-"+id.String())
+	if err != nil {
+		cancel(err)
+		m.Reply <- TaskStart{Err: fmt.Errorf("spawn task %q: %w", m.Spec.Name, err)}
+		return
+	}
+	rec.pid, rec.counted = pid, true
+	s.byID[id], s.byPID[pid.Id] = rec, rec
+	c.Send(s.status, &TrackTask{
+		Entry: TaskEntry{ID: id, Name: m.Spec.Name, Metadata: m.Spec.Metadata, Started: rec.node.Started},
+		Reply: m.Reply,
+	})
+	s.taskLog(rec).Debug().Msg("task started")
+}
+
+func (s *TaskSupervisor) deadline(rec *taskRecord) time.Time {
+	if rec.spec.Timeout <= 0 {
+		return time.Time{}
+	}
+	return time.Now().Add(rec.spec.Timeout)
+}
+
+// complete ends a hand-tracked task. The status actor untracks it and answers
+// the caller, so the caller's next ping already counts it out.
+func (s *TaskSupervisor) complete(m *CompleteTask) {
+	rec := s.byID[m.ID]
+	if rec == nil || !rec.node.Manual || rec.outcome != OutcomeNone {
+		m.Reply <- false
+		return
+	}
+	s.finish(rec, OutcomeCompleted, m.Reply)
+}
+
+// cancel cancels a live task; false if it is unknown or already over.
+func (s *TaskSupervisor) cancel(id TaskID, cause error) bool {
+	rec := s.byID[id]
+	if rec == nil || rec.outcome != OutcomeNone {
+		return false
+	}
+	rec.cancel(cause)
+	switch rec.node.State {
+	case StateRunning:
+		if rec.node.Manual {
+			s.finish(rec, OutcomeCancelled, nil)
+		} else {
+			rec.node.State = StateCancelling
+		}
+	case StateBackingOff:
+		rec.backoff.Stop()
+		s.finish(rec, OutcomeCancelled, nil)
+	default:
+		return false
+	}
+	s.taskLog(rec).Info().AnErr("cause", cause).Msg("task cancelled")
+	return true
+}
+
+// cancelAll cancels every live task and lists those still counted as busy.
+func (s *TaskSupervisor) cancelAll(cause error) []TaskNode {
+	var busy []TaskNode
+	for _, rec := range s.sorted() {
+		if rec.counted {
+			busy = append(busy, rec.node)
+		}
+		s.cancel(rec.node.ID, cause)
+	}
+	return busy
+}
+
+// finish records a task's outcome, untracks it and stops its actor.
+// reply, if not nil, hears from the status actor once it is untracked.
+func (s *TaskSupervisor) finish(rec *taskRecord, outcome Outcome, reply chan<- bool) {
+	if rec.outcome == OutcomeNone {
+		rec.outcome = outcome
+		s.logOutcome(rec)
+	}
+	s.untrack(rec, reply)
+	rec.node.State = StateStopping
+	s.sup.StopChildren(rec.pid)
+}
+
+// untrack tells the status actor, once per task, that it no longer counts.
+func (s *TaskSupervisor) untrack(rec *taskRecord, reply chan<- bool) {
+	if !rec.counted {
+		if reply != nil {
+			reply <- false
+		}
+		return
+	}
+	rec.counted = false
+	s.ctx.Send(s.status, &UntrackTask{ID: rec.node.ID, Reply: reply})
+}
+
+// abandon gives up on a task whose function ignores its cancelled context
+// (cancelled by the program, a shutdown or its timeout).
+func (s *TaskSupervisor) abandon(rec *taskRecord) {
+	if rec.node.State != StateRunning && rec.node.State != StateCancelling {
+		return
+	}
+	rec.node.State = StateAbandoned
+	rec.outcome = OutcomeAbandoned
+	s.taskLog(rec).Error().Dur("grace", rec.spec.Grace).
+		Msg("task abandoned: its function ignored cancellation; it no longer counts as busy, its goroutine runs on")
+	s.untrack(rec, nil)
+}
+
+// terminated forgets a stopped task actor; a task that was not yet over
+// (its actor was stopped by a shutdown) is untracked here.
+func (s *TaskSupervisor) terminated(pid *actor.PID) {
+	rec := s.byPID[pid.Id]
+	if rec == nil {
+		return
+	}
+	delete(s.byPID, pid.Id)
+	delete(s.byID, rec.node.ID)
+	if rec.outcome == OutcomeNone {
+		rec.outcome = OutcomeCancelled
+		s.logOutcome(rec)
+	}
+	rec.cancel(nil)
+	s.untrack(rec, nil)
+}
+
+// HandleFailure is the supervisor strategy of every task actor: it records
+// the failure and, per the task's restart policy, restarts the task after a
+// backoff or stops it for good.
+func (s *TaskSupervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, rs *actor.RestartStatistics, reason any, _ any) {
+	rec := s.byPID[child.Id]
+	if rec == nil {
+		sup.StopChildren(child)
+		return
+	}
+	var stack []byte
+	var failure *TaskFailure
+	err := fmt.Errorf("task actor panicked: %v", reason)
+	if errors.As(asError(reason), &failure) {
+		err, stack = failure.Err, failure.Stack
+	}
+	rec.node.LastError = err.Error()
+	rs.Fail()
+	log := s.taskLog(rec).With().Int("attempt", rec.node.Restarts+1).Logger()
+	delay, again := time.Duration(0), false
+	if rec.spec.Restart != nil && !s.draining && rec.ctx.Err() == nil {
+		delay, again = rec.spec.Restart.NextRestart(rs)
+	}
+	ev := log.Warn().Err(err)
+	if len(stack) > 0 {
+		ev = ev.Str("stack", string(stack))
+	}
+	if !again {
+		ev.Msg("task attempt failed; not restarting")
+		s.finish(rec, OutcomeFailed, nil)
+		return
+	}
+	ev.Dur("backoff", delay).Msg("task attempt failed; restarting after backoff")
+	rec.node.State = StateBackingOff
+	self, root := s.ctx.Self(), s.ctx.ActorSystem().Root
+	id := rec.node.ID
+	rec.backoff = time.AfterFunc(delay, func() { root.Send(self, &restartDue{ID: id}) })
+}
+
+func asError(reason any) error {
+	if err, ok := reason.(error); ok {
+		return err
+	}
+	return fmt.Errorf("%v", reason)
+}
+
+func (s *TaskSupervisor) restart(rec *taskRecord) {
+	rec.backoff = nil
+	rec.node.Restarts++
+	rec.node.State = StateRunning
+	rec.node.Deadline = s.deadline(rec)
+	s.taskLog(rec).Info().Int("attempt", rec.node.Restarts+1).Str("reason", rec.node.LastError).Msg("task restarting")
+	s.sup.RestartChildren(rec.pid)
+}
+
+func (s *TaskSupervisor) describe() Node {
+	recs := s.sorted()
+	children := make([]Node, 0, len(recs))
+	for _, rec := range recs {
+		node := rec.node
+		children = append(children, Node{Kind: KindTask, PID: rec.pid.Id, State: node.State.String(), Task: &node})
+	}
+	return Node{Kind: KindTaskSupervisor, PID: s.ctx.Self().Id, State: "running", Draining: s.draining, Children: children}
+}
+
+func (s *TaskSupervisor) sorted() []*taskRecord {
+	recs := make([]*taskRecord, 0, len(s.byID))
+	for _, rec := range s.byID {
+		recs = append(recs, rec)
+	}
+	slices.SortFunc(recs, func(x, y *taskRecord) int { return cmp.Compare(x.node.ID, y.node.ID) })
+	return recs
+}
+
+func (s *TaskSupervisor) taskLog(rec *taskRecord) *zerolog.Logger {
+	l := s.log.With().Uint64("task_id", uint64(rec.node.ID)).Str("task_name", rec.node.Name).Logger()
+	return &l
+}
+
+func (s *TaskSupervisor) logOutcome(rec *taskRecord) {
+	ev := s.taskLog(rec).Debug()
+	if rec.outcome != OutcomeSucceeded && rec.outcome != OutcomeCompleted {
+		ev = s.taskLog(rec).Info()
+	}
+	ev.Str("outcome", rec.outcome.String()).Int("restarts", rec.node.Restarts).
+		Dur("duration", time.Since(rec.node.Started)).Msg("task over")
+}

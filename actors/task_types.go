@@ -1,0 +1,159 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// Errors the actors answer with.
+var (
+	// ErrInvalidStatus is a status other than Healthy or HealthyBusy.
+	ErrInvalidStatus = errors.New("invalid status")
+	// ErrDraining refuses a new task once the task supervisor drains.
+	ErrDraining = errors.New("draining: no new tasks")
+	// ErrCancelled is the cause of a task cancelled by the program.
+	ErrCancelled = errors.New("task cancelled")
+	// ErrTimeout is the failure of an attempt that outlived its timeout.
+	ErrTimeout = errors.New("task timed out")
+)
+
+// TaskID identifies a tracked task, unique for the life of the process.
+type TaskID uint64
+
+// String returns the id in decimal.
+func (id TaskID) String() string { return strconv.FormatUint(uint64(id), 10) }
+
+// RestartPolicy decides what follows a failed attempt of a task.
+type RestartPolicy interface {
+	// NextRestart is given the task's failure history, the latest failure
+	// already recorded, and says whether to run the task again and after
+	// which delay.
+	NextRestart(failures *actor.RestartStatistics) (delay time.Duration, restart bool)
+}
+
+// TaskSpec describes a task to start. It is read-only once sent.
+type TaskSpec struct {
+	Name     string
+	Metadata map[string]any
+	// Run is the task's function; nil for a task the program tracks by hand
+	// and completes with CompleteTask.
+	Run func(ctx context.Context) error
+	// Timeout bounds each attempt; zero means none.
+	Timeout time.Duration
+	// Grace is how long a cancelled attempt may take to return before it is
+	// abandoned.
+	Grace time.Duration
+	// Restart decides restarts after failures; nil never restarts.
+	Restart RestartPolicy
+}
+
+// Outcome is how a task ended.
+type Outcome uint8
+
+// The outcomes of a task.
+const (
+	OutcomeNone      Outcome = iota
+	OutcomeSucceeded         // its function returned nil
+	OutcomeCompleted         // the program completed a hand-tracked task
+	OutcomeFailed            // it failed and its restart policy gave up
+	OutcomeCancelled         // the program or a shutdown cancelled it
+	OutcomeAbandoned         // it was cancelled and ignored it past the grace period
+)
+
+// String returns the outcome's name as logged.
+func (o Outcome) String() string {
+	switch o {
+	case OutcomeSucceeded:
+		return "succeeded"
+	case OutcomeCompleted:
+		return "completed"
+	case OutcomeFailed:
+		return "failed"
+	case OutcomeCancelled:
+		return "cancelled"
+	case OutcomeAbandoned:
+		return "abandoned"
+	default:
+		return "none"
+	}
+}
+
+// TaskState is where a live task actor is in its life.
+type TaskState uint8
+
+// The states of a task actor.
+const (
+	StateRunning    TaskState = iota // its function runs, or it waits to be completed
+	StateBackingOff                  // it failed and waits to be restarted
+	StateCancelling                  // its context is cancelled, its function has not returned yet
+	StateAbandoned                   // it ignored cancellation; no longer counted as busy
+	StateStopping                    // it is over and its actor is stopping
+)
+
+// String returns the state's name as shown in the tree.
+func (s TaskState) String() string {
+	switch s {
+	case StateRunning:
+		return "running"
+	case StateBackingOff:
+		return "backing_off"
+	case StateCancelling:
+		return "cancelling"
+	case StateAbandoned:
+		return "abandoned"
+	case StateStopping:
+		return "stopping"
+	default:
+		return "unknown"
+	}
+}
+
+// MarshalText encodes the state's name.
+func (s TaskState) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// TaskEntry is a task as the status actor's registry knows it.
+type TaskEntry struct {
+	ID       TaskID
+	Name     string
+	Metadata map[string]any
+	Started  time.Time
+}
+
+// Job is a running task as AsyncTaskInfo reports it.
+type Job struct {
+	ID       TaskID
+	Name     string
+	Started  time.Time
+	Duration time.Duration
+}
+
+// TaskInfo is the registry's summary: the count and the jobs in start order.
+type TaskInfo struct {
+	ActiveCount int
+	RunningJobs []Job
+}
+
+// TaskFailure is the reason a task actor fails with when its attempt fails; it
+// is what the task supervisor's HandleFailure receives.
+type TaskFailure struct {
+	Err error
+	// Stack is the goroutine stack of a panic, empty for a returned error.
+	Stack []byte
+}
+
+// Error describes the failure.
+func (f *TaskFailure) Error() string { return f.Err.Error() }
+
+// Unwrap returns the underlying error.
+func (f *TaskFailure) Unwrap() error { return f.Err }
+
+// PanicError is the error a panicking task function fails with.
+type PanicError struct{ Value any }
+
+// Error describes the panic.
+func (p *PanicError) Error() string { return fmt.Sprintf("panic: %v", p.Value) }

@@ -1,0 +1,269 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/rs/zerolog"
+
+	"github.com/agentvisor/agentvisor/actors"
+)
+
+// The status vocabulary, owned by package actors.
+type (
+	// Status is a ping status: Healthy or HealthyBusy.
+	Status = actors.Status
+	// Ping is the status and the time it last changed.
+	Ping = actors.Ping
+	// TaskID identifies a tracked task for the life of the process; the zero
+	// TaskID is never a task.
+	TaskID = actors.TaskID
+	// TaskInfo is the count of tracked tasks and the tasks in start order.
+	TaskInfo = actors.TaskInfo
+	// Job is one tracked task in a TaskInfo.
+	Job = actors.Job
+	// Node is one actor of the live actor tree.
+	Node = actors.Node
+	// NodeKind says what an actor in the tree is.
+	NodeKind = actors.NodeKind
+	// StatusNode is what the status actor's node shows.
+	StatusNode = actors.StatusNode
+	// TaskNode is what a task actor's node shows.
+	TaskNode = actors.TaskNode
+	// TaskState is where a live task is in its life.
+	TaskState = actors.TaskState
+)
+
+// The statuses.
+const (
+	Healthy     = actors.Healthy
+	HealthyBusy = actors.HealthyBusy
+)
+
+// The kinds of node in the tree.
+const (
+	KindSystem         = actors.KindSystem
+	KindStatus         = actors.KindStatus
+	KindTaskSupervisor = actors.KindTaskSupervisor
+	KindTask           = actors.KindTask
+)
+
+// Errors the supervisor returns; match them with errors.Is.
+var (
+	// ErrShuttingDown refuses work once Shutdown has begun.
+	ErrShuttingDown = errors.New("supervisor is shutting down")
+	// ErrUnavailable is an actor that did not answer within the request bound.
+	ErrUnavailable = errors.New("supervisor actor did not answer")
+	// ErrInvalidStatus is a status other than Healthy or HealthyBusy.
+	ErrInvalidStatus = actors.ErrInvalidStatus
+	// ErrInvalidOption is a task option or configuration value out of range.
+	ErrInvalidOption = errors.New("invalid option")
+	// ErrCancelled is the cause of a task's context cancelled by Cancel.
+	ErrCancelled = actors.ErrCancelled
+	// ErrTimeout is the failure of a task attempt that outlived its timeout.
+	ErrTimeout = actors.ErrTimeout
+	// ErrTasksCut is returned by Shutdown when tasks were still running at
+	// its deadline and had to be cancelled.
+	ErrTasksCut = errors.New("tasks cut by shutdown")
+)
+
+// Config configures a Supervisor. The zero value is usable.
+type Config struct {
+	// Logger receives the supervisor's logs and protoactor's (under
+	// component=protoactor, warnings and above unless Logger is at debug
+	// level). The zero value logs nothing.
+	Logger zerolog.Logger
+	// PingFuncTimeout bounds a custom ping function; past it the automatic
+	// status is reported. Default 1s.
+	PingFuncTimeout time.Duration
+	// CancelGrace is how long a cancelled task function may take to return
+	// before it is abandoned (no longer counted as busy). A task can override
+	// it with WithCancelGrace. Default 2s.
+	CancelGrace time.Duration
+	// RequestTimeout bounds the wait for an actor's answer in calls that take
+	// no context. Default 10s; actors answer in microseconds.
+	RequestTimeout time.Duration
+}
+
+func (c Config) withDefaults() (Config, error) {
+	for _, d := range []struct {
+		name string
+		v    *time.Duration
+		def  time.Duration
+	}{
+		{"PingFuncTimeout", &c.PingFuncTimeout, time.Second},
+		{"CancelGrace", &c.CancelGrace, 2 * time.Second},
+		{"RequestTimeout", &c.RequestTimeout, 10 * time.Second},
+	} {
+		switch {
+		case *d.v < 0:
+			return c, fmt.Errorf("config %s %s: %w", d.name, *d.v, ErrInvalidOption)
+		case *d.v == 0:
+			*d.v = d.def
+		}
+	}
+	return c, nil
+}
+
+// Supervisor runs the actor system behind the ping status: the status actor,
+// the task supervisor and one actor per tracked task. Its methods are safe
+// for concurrent use.
+type Supervisor struct {
+	cfg    Config
+	log    zerolog.Logger
+	system *actor.ActorSystem
+	cast   *actors.Cast
+
+	// pingFunc is the custom ping function, nil if none.
+	pingFunc atomic.Pointer[pingSource]
+	probe    probe
+
+	closing      atomic.Bool   // set when Shutdown begins: new tasks are refused
+	stopped      chan struct{} // closed once the actors are stopped
+	shutdownOnce sync.Once
+	shutdownErr  error
+}
+
+// New starts a supervisor: its actor system, status actor and task
+// supervisor. Stop it with Shutdown.
+func New(cfg Config) (*Supervisor, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &Supervisor{
+		cfg:     cfg,
+		log:     cfg.Logger.With().Str("component", "supervisor").Logger(),
+		stopped: make(chan struct{}),
+	}
+	s.probe.timeout = cfg.PingFuncTimeout
+	s.system = actor.NewActorSystem(actor.WithLoggerFactory(protoactorLogger(cfg.Logger)))
+	if s.cast, err = actors.Spawn(s.system, cfg.Logger); err != nil {
+		s.system.Shutdown()
+		return nil, fmt.Errorf("start supervisor: %w", err)
+	}
+	return s, nil
+}
+
+// protoactorLogger routes protoactor's slog output into zerolog. Its
+// info-level lines (one per actor failure, already logged by us with more
+// context) are kept for debug level.
+func protoactorLogger(l zerolog.Logger) func(*actor.ActorSystem) *slog.Logger {
+	l = l.With().Str("component", "protoactor").Logger()
+	if l.GetLevel() > zerolog.DebugLevel {
+		l = l.Level(max(l.GetLevel(), zerolog.WarnLevel))
+	}
+	return func(*actor.ActorSystem) *slog.Logger { return slog.New(zerolog.NewSlogHandler(l)) }
+}
+
+// ask sends msg to pid and waits for the answer on reply: the one seam
+// between Go code and the actors. Without a deadline on ctx it waits at most
+// Config.RequestTimeout.
+func ask[T any](ctx context.Context, s *Supervisor, pid *actor.PID, msg any, reply <-chan T) (T, error) {
+	var zero T
+	select {
+	case <-s.stopped:
+		return zero, ErrShuttingDown
+	default:
+	}
+	s.system.Root.Send(pid, msg)
+	var bound <-chan time.Time
+	if _, ok := ctx.Deadline(); !ok {
+		t := time.NewTimer(s.cfg.RequestTimeout)
+		defer t.Stop()
+		bound = t.C
+	}
+	select {
+	case r := <-reply:
+		return r, nil
+	case <-ctx.Done():
+		return zero, ctx.Err()
+	case <-bound:
+		s.log.Error().Str("actor", pid.Id).Str("message_type", fmt.Sprintf("%T", msg)).Msg("actor did not answer in time")
+		return zero, fmt.Errorf("%s: %w", pid.Id, ErrUnavailable)
+	case <-s.stopped:
+		return zero, ErrShuttingDown
+	}
+}
+
+// WaitIdle returns once no task is tracked, or with ctx's error.
+func (s *Supervisor) WaitIdle(ctx context.Context) error {
+	r := make(chan struct{}, 1)
+	_, err := ask(ctx, s, s.cast.StatusPID, &actors.AwaitIdle{Reply: r}, r)
+	return err
+}
+
+// Shutdown drains and stops the supervisor. New tasks are refused with
+// ErrShuttingDown at once; running tasks have until ctx is done to finish,
+// then they are cancelled and get Config.CancelGrace to return before they
+// are abandoned. Every task that did not finish is logged, the actors are
+// stopped and the actor system shut down. It returns ErrTasksCut (wrapped)
+// if tasks had to be cancelled. Calling it again returns the first result.
+func (s *Supervisor) Shutdown(ctx context.Context) error {
+	s.shutdownOnce.Do(func() { s.shutdownErr = s.shutdown(ctx) })
+	return s.shutdownErr
+}
+
+func (s *Supervisor) shutdown(ctx context.Context) error {
+	s.closing.Store(true)
+	drained := make(chan struct{}, 1)
+	_, err := ask(context.Background(), s, s.cast.TasksPID, &actors.Drain{Reply: drained}, drained)
+	if err == nil {
+		err = s.cut(ctx)
+	}
+	if stopErr := s.cast.Stop(); stopErr != nil {
+		err = errors.Join(err, stopErr)
+	}
+	s.system.Shutdown()
+	close(s.stopped)
+	s.waitGoroutines()
+	return err
+}
+
+// cut waits for the tasks until ctx is done, then cancels what is left,
+// logs it and waits for it to end or be abandoned.
+func (s *Supervisor) cut(ctx context.Context) error {
+	if s.WaitIdle(ctx) == nil {
+		return nil
+	}
+	r := make(chan []actors.TaskNode, 1)
+	busy, err := ask(context.Background(), s, s.cast.TasksPID, &actors.CancelAll{Cause: ErrShuttingDown, Reply: r}, r)
+	if err != nil {
+		return err
+	}
+	for _, t := range busy {
+		s.log.Warn().Uint64("task_id", uint64(t.ID)).Str("task_name", t.Name).Interface("metadata", t.Metadata).
+			Dur("ran", time.Since(t.Started)).Msg("task did not finish before shutdown; cancelled")
+	}
+	graceCtx, cancel := context.WithTimeout(context.Background(), s.cfg.CancelGrace+time.Second)
+	defer cancel()
+	if err := s.WaitIdle(graceCtx); err != nil {
+		s.log.Error().Err(err).Msg("tasks still tracked after the cancel grace")
+	}
+	return fmt.Errorf("shutdown: %d tasks: %w", len(busy), ErrTasksCut)
+}
+
+// waitGoroutines waits, up to the cancel grace, for the goroutines of task
+// functions and ping functions; one that ignores cancellation cannot be
+// stopped by Go, so it is logged and left.
+func (s *Supervisor) waitGoroutines() {
+	done := make(chan struct{})
+	go func() {
+		s.cast.Running.Wait()
+		s.probe.running.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(s.cfg.CancelGrace)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		s.log.Error().Msg("task or ping functions still running after shutdown: they ignore cancellation and Go cannot stop them")
+	}
+}

@@ -1,0 +1,196 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/agentvisor/agentvisor/actors"
+)
+
+// TaskOption configures one task started with Go.
+type TaskOption func(*actors.TaskSpec) error
+
+// WithTimeout cancels each attempt's context after d; an attempt that
+// outlives it fails with ErrTimeout, and its restart policy decides.
+func WithTimeout(d time.Duration) TaskOption {
+	return func(spec *actors.TaskSpec) error {
+		if d <= 0 {
+			return fmt.Errorf("timeout %s: %w", d, ErrInvalidOption)
+		}
+		spec.Timeout = d
+		return nil
+	}
+}
+
+// WithCancelGrace sets how long the function may take to return once its
+// context is cancelled before the task is abandoned (Config.CancelGrace by
+// default).
+func WithCancelGrace(d time.Duration) TaskOption {
+	return func(spec *actors.TaskSpec) error {
+		if d <= 0 {
+			return fmt.Errorf("cancel grace %s: %w", d, ErrInvalidOption)
+		}
+		spec.Grace = d
+		return nil
+	}
+}
+
+// WithRestart restarts the task after a failure (a returned error, a panic,
+// a timeout) as p says. Without it a task is never restarted.
+func WithRestart(p RestartPolicy) TaskOption {
+	return func(spec *actors.TaskSpec) error {
+		if err := p.validate(); err != nil {
+			return err
+		}
+		p = p.withDefaults()
+		spec.Restart = &p
+		return nil
+	}
+}
+
+// RestartPolicy restarts a failed task at most MaxRestarts times within
+// Window, waiting an exponential backoff between InitialBackoff and
+// MaxBackoff, spread by Jitter.
+type RestartPolicy struct {
+	// MaxRestarts is how many restarts are allowed within Window; the next
+	// failure stops the task for good.
+	MaxRestarts int
+	// Window is how far back failures count; zero counts the task's whole life.
+	Window time.Duration
+	// InitialBackoff is the delay before the first restart (default 100ms);
+	// each further failure within Window doubles it.
+	InitialBackoff time.Duration
+	// MaxBackoff caps the delay (default 30s).
+	MaxBackoff time.Duration
+	// Jitter spreads each delay uniformly by up to this fraction of it, in
+	// [0, 1]: 0.2 gives delays from 80% to 120%.
+	Jitter float64
+}
+
+func (p RestartPolicy) validate() error {
+	switch {
+	case p.MaxRestarts < 0, p.Window < 0, p.InitialBackoff < 0, p.MaxBackoff < 0:
+		return fmt.Errorf("restart policy %+v: negative value: %w", p, ErrInvalidOption)
+	case p.Jitter < 0 || p.Jitter > 1 || math.IsNaN(p.Jitter):
+		return fmt.Errorf("restart policy jitter %v: not in [0, 1]: %w", p.Jitter, ErrInvalidOption)
+	case p.MaxBackoff > 0 && p.InitialBackoff > p.MaxBackoff:
+		return fmt.Errorf("restart policy backoff %s above its maximum %s: %w", p.InitialBackoff, p.MaxBackoff, ErrInvalidOption)
+	}
+	return nil
+}
+
+func (p RestartPolicy) withDefaults() RestartPolicy {
+	if p.InitialBackoff == 0 {
+		p.InitialBackoff = 100 * time.Millisecond
+	}
+	if p.MaxBackoff == 0 {
+		p.MaxBackoff = max(30*time.Second, p.InitialBackoff)
+	}
+	return p
+}
+
+// NextRestart is called by the task supervisor after each failure, with the
+// failure already recorded in failures.
+func (p *RestartPolicy) NextRestart(failures *actor.RestartStatistics) (time.Duration, bool) {
+	n := failures.NumberOfFailures(p.Window)
+	if n > p.MaxRestarts {
+		return 0, false
+	}
+	return p.Backoff(n), true
+}
+
+// Backoff is the delay before the restart that follows the n-th failure
+// (n >= 1) within the window.
+func (p *RestartPolicy) Backoff(n int) time.Duration {
+	d := p.InitialBackoff
+	for i := 1; i < n && d < p.MaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, p.MaxBackoff)
+	if p.Jitter > 0 {
+		d = time.Duration(float64(d) * (1 + p.Jitter*(2*rand.Float64()-1)))
+	}
+	return d
+}
+
+// Go runs fn as a supervised task: a task actor runs it in a goroutine it
+// owns, with a context cancelled by Cancel, by WithTimeout or by Shutdown.
+// The task counts as busy from the moment Go returns until fn returns nil,
+// fails for good, is cancelled, or is abandoned after ignoring cancellation.
+// A panic in fn is a failure, logged with its stack.
+func (s *Supervisor) Go(name string, metadata map[string]any, fn func(ctx context.Context) error, opts ...TaskOption) (TaskID, error) {
+	if fn == nil {
+		return 0, fmt.Errorf("go %q: nil function: %w", name, ErrInvalidOption)
+	}
+	spec := &actors.TaskSpec{Name: name, Metadata: metadata, Run: fn, Grace: s.cfg.CancelGrace}
+	for _, opt := range opts {
+		if err := opt(spec); err != nil {
+			return 0, fmt.Errorf("go %q: %w", name, err)
+		}
+	}
+	return s.start(spec)
+}
+
+// AddAsyncTask tracks a task that the program runs itself, until
+// CompleteAsyncTask: the status is HealthyBusy as soon as it returns. The
+// task is an actor too, so it shows in the tree. Once Shutdown has begun it
+// tracks nothing, logs why and returns the zero TaskID.
+func (s *Supervisor) AddAsyncTask(name string, metadata map[string]any) TaskID {
+	id, err := s.start(&actors.TaskSpec{Name: name, Metadata: metadata})
+	if err != nil {
+		s.log.Warn().Err(err).Str("task_name", name).Msg("task not tracked")
+	}
+	return id
+}
+
+func (s *Supervisor) start(spec *actors.TaskSpec) (TaskID, error) {
+	if s.closing.Load() {
+		return 0, fmt.Errorf("start task %q: %w", spec.Name, ErrShuttingDown)
+	}
+	r := make(chan actors.TaskStart, 1)
+	res, err := ask(context.Background(), s, s.cast.TasksPID, &actors.StartTask{Spec: spec, Reply: r}, r)
+	if err == nil {
+		err = res.Err
+	}
+	if errors.Is(err, actors.ErrDraining) {
+		err = fmt.Errorf("%w: %w", ErrShuttingDown, err)
+	}
+	return res.ID, err
+}
+
+// CompleteAsyncTask stops tracking a task added with AddAsyncTask. It
+// returns false, and changes nothing, for an unknown id, a task already
+// completed, or a task started with Go (use Cancel).
+func (s *Supervisor) CompleteAsyncTask(id TaskID) bool {
+	r := make(chan bool, 1)
+	ok, _ := ask(context.Background(), s, s.cast.TasksPID, &actors.CompleteTask{ID: id, Reply: r}, r)
+	return ok
+}
+
+// Cancel cancels a task: a task added with AddAsyncTask, or one waiting to
+// be restarted, is over at once; a running function's context is cancelled
+// (with cause ErrCancelled) and the task ends when it returns, or is
+// abandoned after its cancel grace. It returns false for an unknown task or
+// one already over or cancelled.
+func (s *Supervisor) Cancel(id TaskID) bool {
+	r := make(chan bool, 1)
+	ok, _ := ask(context.Background(), s, s.cast.TasksPID, &actors.CancelTask{ID: id, Reply: r}, r)
+	return ok
+}
+
+// AsyncTaskInfo returns the tracked tasks in start order, with how long each
+// has run.
+func (s *Supervisor) AsyncTaskInfo() TaskInfo {
+	r := make(chan actors.TaskInfo, 1)
+	info, _ := ask(context.Background(), s, s.cast.StatusPID, &actors.GetTaskInfo{Reply: r}, r)
+	if info.RunningJobs == nil {
+		info.RunningJobs = []Job{}
+	}
+	return info
+}
