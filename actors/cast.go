@@ -22,12 +22,12 @@ type Cast struct {
 	// Running counts the goroutines of task attempts; a function that ignores
 	// cancellation keeps its goroutine, which Go cannot kill.
 	Running *sync.WaitGroup
-	system  *actor.ActorSystem
+	System  *actor.ActorSystem
 }
 
 // Spawn starts the status actor and the task supervisor in system.
 func Spawn(system *actor.ActorSystem, log zerolog.Logger) (*Cast, error) {
-	c := &Cast{system: system, Running: &sync.WaitGroup{}}
+	c := &Cast{System: system, Running: &sync.WaitGroup{}}
 	statusLog := log.With().Str("component", "status").Logger()
 	c.Status = NewStatusActor(statusLog)
 	var err error
@@ -45,10 +45,10 @@ func Spawn(system *actor.ActorSystem, log zerolog.Logger) (*Cast, error) {
 // Stop stops the task supervisor (and with it every task actor), then the
 // status actor, and waits for both.
 func (c *Cast) Stop() error {
-	if err := c.system.Root.StopFuture(c.TasksPID).Wait(); err != nil {
+	if err := c.System.Root.StopFuture(c.TasksPID).Wait(); err != nil {
 		return fmt.Errorf("stop task supervisor: %w", err)
 	}
-	if err := c.system.Root.StopFuture(c.StatusPID).Wait(); err != nil {
+	if err := c.System.Root.StopFuture(c.StatusPID).Wait(); err != nil {
 		return fmt.Errorf("stop status actor: %w", err)
 	}
 	return nil

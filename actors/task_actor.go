@@ -82,7 +82,11 @@ type taskActor struct {
 func (a *taskActor) Receive(c actor.Context) {
 	switch m := c.Message().(type) {
 	case *actor.Started:
-		if a.spec.Run != nil {
+		switch {
+		case a.spec.Run == nil:
+		case a.taskCtx.Err() != nil: // cancelled before it ever ran
+			c.Send(c.Parent(), &attemptEnded{ID: a.id, Outcome: OutcomeCancelled})
+		default:
 			a.start(c)
 		}
 	case *attemptReturned:

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -46,6 +47,10 @@ type (
 	}
 )
 
+// lastTaskID makes task ids unique for the life of the process, across
+// supervisors.
+var lastTaskID atomic.Uint64
+
 // restartDue tells the task supervisor that a task's backoff is over.
 type restartDue struct{ ID TaskID }
 
@@ -80,7 +85,6 @@ type TaskSupervisor struct {
 	// HandleFailure and timers can act through it on the same goroutine.
 	ctx      actor.Context
 	sup      actor.Supervisor
-	nextID   TaskID
 	draining bool
 	byID     map[TaskID]*taskRecord
 	byPID    map[string]*taskRecord
@@ -110,7 +114,7 @@ func (s *TaskSupervisor) Receive(c actor.Context) {
 	case *CompleteTask:
 		s.complete(m)
 	case *CancelTask:
-		m.Reply <- s.cancel(m.ID, ErrCancelled)
+		s.cancel(m.ID, ErrCancelled, m.Reply)
 	case *Drain:
 		s.draining = true
 		m.Reply <- struct{}{}
@@ -146,8 +150,7 @@ func (s *TaskSupervisor) start(c actor.Context, m *StartTask) {
 		m.Reply <- TaskStart{Err: fmt.Errorf("start task %q: %w", m.Spec.Name, ErrDraining)}
 		return
 	}
-	s.nextID++
-	id := s.nextID
+	id := TaskID(lastTaskID.Add(1))
 	ctx, cancel := context.WithCancelCause(context.Background())
 	rec := &taskRecord{
 		spec:   m.Spec,
@@ -195,28 +198,33 @@ func (s *TaskSupervisor) complete(m *CompleteTask) {
 	s.finish(rec, OutcomeCompleted, m.Reply)
 }
 
-// cancel cancels a live task; false if it is unknown or already over.
-func (s *TaskSupervisor) cancel(id TaskID, cause error) bool {
+// cancel cancels a live task. reply (optional) hears false if it is unknown
+// or already over or cancelled, else true: from the status actor once it is
+// untracked, for a task that ends at once (hand-tracked, or backing off).
+func (s *TaskSupervisor) cancel(id TaskID, cause error, reply chan<- bool) {
 	rec := s.byID[id]
-	if rec == nil || rec.outcome != OutcomeNone {
-		return false
+	if rec == nil || rec.outcome != OutcomeNone || rec.ctx.Err() != nil {
+		answer(reply, false)
+		return
 	}
 	rec.cancel(cause)
-	switch rec.node.State {
-	case StateRunning:
-		if rec.node.Manual {
-			s.finish(rec, OutcomeCancelled, nil)
-		} else {
-			rec.node.State = StateCancelling
-		}
-	case StateBackingOff:
-		rec.backoff.Stop()
-		s.finish(rec, OutcomeCancelled, nil)
-	default:
-		return false
-	}
 	s.taskLog(rec).Info().AnErr("cause", cause).Msg("task cancelled")
-	return true
+	switch {
+	case rec.node.State == StateBackingOff:
+		rec.backoff.Stop()
+		s.finish(rec, OutcomeCancelled, reply)
+	case rec.node.Manual:
+		s.finish(rec, OutcomeCancelled, reply)
+	default:
+		rec.node.State = StateCancelling
+		answer(reply, true)
+	}
+}
+
+func answer(reply chan<- bool, ok bool) {
+	if reply != nil {
+		reply <- ok
+	}
 }
 
 // cancelAll cancels every live task and lists those still counted as busy.
@@ -226,7 +234,7 @@ func (s *TaskSupervisor) cancelAll(cause error) []TaskNode {
 		if rec.counted {
 			busy = append(busy, rec.node)
 		}
-		s.cancel(rec.node.ID, cause)
+		s.cancel(rec.node.ID, cause, nil)
 	}
 	return busy
 }
@@ -246,9 +254,7 @@ func (s *TaskSupervisor) finish(rec *taskRecord, outcome Outcome, reply chan<- b
 // untrack tells the status actor, once per task, that it no longer counts.
 func (s *TaskSupervisor) untrack(rec *taskRecord, reply chan<- bool) {
 	if !rec.counted {
-		if reply != nil {
-			reply <- false
-		}
+		answer(reply, false)
 		return
 	}
 	rec.counted = false
@@ -263,8 +269,7 @@ func (s *TaskSupervisor) abandon(rec *taskRecord) {
 	}
 	rec.node.State = StateAbandoned
 	rec.outcome = OutcomeAbandoned
-	s.taskLog(rec).Error().Dur("grace", rec.spec.Grace).
-		Msg("task abandoned: its function ignored cancellation; it no longer counts as busy, its goroutine runs on")
+	s.logOutcome(rec)
 	s.untrack(rec, nil)
 }
 
@@ -363,10 +368,21 @@ func (s *TaskSupervisor) taskLog(rec *taskRecord) *zerolog.Logger {
 	return &l
 }
 
+// logOutcome writes the one "task over" line of a task, at a level that
+// grows with how bad its end is.
 func (s *TaskSupervisor) logOutcome(rec *taskRecord) {
-	ev := s.taskLog(rec).Debug()
-	if rec.outcome != OutcomeSucceeded && rec.outcome != OutcomeCompleted {
-		ev = s.taskLog(rec).Info()
+	log := s.taskLog(rec)
+	var ev *zerolog.Event
+	switch rec.outcome {
+	case OutcomeSucceeded, OutcomeCompleted:
+		ev = log.Debug()
+	case OutcomeCancelled:
+		ev = log.Info()
+	case OutcomeFailed:
+		ev = log.Warn()
+	default:
+		ev = log.Error().Dur("grace", rec.spec.Grace).
+			Str("note", "its function ignored cancellation: it no longer counts as busy, but Go cannot stop its goroutine")
 	}
 	ev.Str("outcome", rec.outcome.String()).Int("restarts", rec.node.Restarts).
 		Dur("duration", time.Since(rec.node.Started)).Msg("task over")

@@ -41,7 +41,7 @@ func (s *Supervisor) PingStatus() Ping {
 		return snap.Ping
 	}
 	r := make(chan Ping, 1)
-	p, err := ask(context.Background(), s, s.cast.StatusPID, &actors.ObserveCustom{Source: src, Status: custom, Reply: r}, r)
+	p, err := call(s, s.cast.StatusPID, &actors.ObserveCustom{Source: src, Status: custom, Reply: r}, r)
 	if err != nil {
 		return s.cast.Status.Snapshot().Ping
 	}
@@ -62,7 +62,7 @@ func (s *Supervisor) ClearForcedPingStatus() error { return s.force(actors.Statu
 
 func (s *Supervisor) force(st Status) error {
 	r := make(chan Ping, 1)
-	_, err := ask(context.Background(), s, s.cast.StatusPID, &actors.ForceStatus{Status: st, Reply: r}, r)
+	_, err := call(s, s.cast.StatusPID, &actors.ForceStatus{Status: st, Reply: r}, r)
 	return err
 }
 
@@ -78,7 +78,7 @@ func (s *Supervisor) SetPingFunc(fn PingFunc) error {
 	if src != nil {
 		source = src
 	}
-	_, err := ask(context.Background(), s, s.cast.StatusPID, &actors.SetCustomSource{Source: source, Reply: r}, r)
+	_, err := call(s, s.cast.StatusPID, &actors.SetCustomSource{Source: source, Reply: r}, r)
 	return err
 }
 
@@ -107,7 +107,7 @@ func (p *probe) run(fn PingFunc) (Status, error) {
 		call = &probeCall{deadline: time.Now().Add(p.timeout), done: make(chan struct{})}
 		p.inflight = call
 		p.running.Add(1)
-		go p.call(call, fn)
+		go p.invoke(call, fn)
 	}
 	p.mu.Unlock()
 	wait := time.NewTimer(time.Until(call.deadline))
@@ -120,7 +120,7 @@ func (p *probe) run(fn PingFunc) (Status, error) {
 	}
 }
 
-func (p *probe) call(call *probeCall, fn PingFunc) {
+func (p *probe) invoke(call *probeCall, fn PingFunc) {
 	defer p.running.Done()
 	ctx, cancel := context.WithDeadline(context.Background(), call.deadline)
 	defer cancel()

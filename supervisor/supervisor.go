@@ -54,6 +54,15 @@ const (
 	KindTask           = actors.KindTask
 )
 
+// The states of a live task.
+const (
+	StateRunning    = actors.StateRunning
+	StateBackingOff = actors.StateBackingOff
+	StateCancelling = actors.StateCancelling
+	StateAbandoned  = actors.StateAbandoned
+	StateStopping   = actors.StateStopping
+)
+
 // Errors the supervisor returns; match them with errors.Is.
 var (
 	// ErrShuttingDown refuses work once Shutdown has begun.
@@ -162,10 +171,21 @@ func protoactorLogger(l zerolog.Logger) func(*actor.ActorSystem) *slog.Logger {
 	return func(*actor.ActorSystem) *slog.Logger { return slog.New(zerolog.NewSlogHandler(l)) }
 }
 
-// ask sends msg to pid and waits for the answer on reply: the one seam
-// between Go code and the actors. Without a deadline on ctx it waits at most
-// Config.RequestTimeout.
+// ask sends msg to pid and waits for the answer on reply, or for ctx: the
+// one seam between Go code and the actors.
 func ask[T any](ctx context.Context, s *Supervisor, pid *actor.PID, msg any, reply <-chan T) (T, error) {
+	return await(ctx, s, pid, msg, reply, nil)
+}
+
+// call is ask for methods that take no context: it waits at most
+// Config.RequestTimeout, long enough for any live actor to answer.
+func call[T any](s *Supervisor, pid *actor.PID, msg any, reply <-chan T) (T, error) {
+	t := time.NewTimer(s.cfg.RequestTimeout)
+	defer t.Stop()
+	return await(context.Background(), s, pid, msg, reply, t.C)
+}
+
+func await[T any](ctx context.Context, s *Supervisor, pid *actor.PID, msg any, reply <-chan T, bound <-chan time.Time) (T, error) {
 	var zero T
 	select {
 	case <-s.stopped:
@@ -173,12 +193,6 @@ func ask[T any](ctx context.Context, s *Supervisor, pid *actor.PID, msg any, rep
 	default:
 	}
 	s.system.Root.Send(pid, msg)
-	var bound <-chan time.Time
-	if _, ok := ctx.Deadline(); !ok {
-		t := time.NewTimer(s.cfg.RequestTimeout)
-		defer t.Stop()
-		bound = t.C
-	}
 	select {
 	case r := <-reply:
 		return r, nil
@@ -213,7 +227,7 @@ func (s *Supervisor) Shutdown(ctx context.Context) error {
 func (s *Supervisor) shutdown(ctx context.Context) error {
 	s.closing.Store(true)
 	drained := make(chan struct{}, 1)
-	_, err := ask(context.Background(), s, s.cast.TasksPID, &actors.Drain{Reply: drained}, drained)
+	_, err := call(s, s.cast.TasksPID, &actors.Drain{Reply: drained}, drained)
 	if err == nil {
 		err = s.cut(ctx)
 	}
@@ -233,7 +247,7 @@ func (s *Supervisor) cut(ctx context.Context) error {
 		return nil
 	}
 	r := make(chan []actors.TaskNode, 1)
-	busy, err := ask(context.Background(), s, s.cast.TasksPID, &actors.CancelAll{Cause: ErrShuttingDown, Reply: r}, r)
+	busy, err := call(s, s.cast.TasksPID, &actors.CancelAll{Cause: ErrShuttingDown, Reply: r}, r)
 	if err != nil {
 		return err
 	}

@@ -154,7 +154,7 @@ func (s *Supervisor) start(spec *actors.TaskSpec) (TaskID, error) {
 		return 0, fmt.Errorf("start task %q: %w", spec.Name, ErrShuttingDown)
 	}
 	r := make(chan actors.TaskStart, 1)
-	res, err := ask(context.Background(), s, s.cast.TasksPID, &actors.StartTask{Spec: spec, Reply: r}, r)
+	res, err := call(s, s.cast.TasksPID, &actors.StartTask{Spec: spec, Reply: r}, r)
 	if err == nil {
 		err = res.Err
 	}
@@ -169,7 +169,7 @@ func (s *Supervisor) start(spec *actors.TaskSpec) (TaskID, error) {
 // completed, or a task started with Go (use Cancel).
 func (s *Supervisor) CompleteAsyncTask(id TaskID) bool {
 	r := make(chan bool, 1)
-	ok, _ := ask(context.Background(), s, s.cast.TasksPID, &actors.CompleteTask{ID: id, Reply: r}, r)
+	ok, _ := call(s, s.cast.TasksPID, &actors.CompleteTask{ID: id, Reply: r}, r)
 	return ok
 }
 
@@ -180,7 +180,7 @@ func (s *Supervisor) CompleteAsyncTask(id TaskID) bool {
 // one already over or cancelled.
 func (s *Supervisor) Cancel(id TaskID) bool {
 	r := make(chan bool, 1)
-	ok, _ := ask(context.Background(), s, s.cast.TasksPID, &actors.CancelTask{ID: id, Reply: r}, r)
+	ok, _ := call(s, s.cast.TasksPID, &actors.CancelTask{ID: id, Reply: r}, r)
 	return ok
 }
 
@@ -188,7 +188,7 @@ func (s *Supervisor) Cancel(id TaskID) bool {
 // has run.
 func (s *Supervisor) AsyncTaskInfo() TaskInfo {
 	r := make(chan actors.TaskInfo, 1)
-	info, _ := ask(context.Background(), s, s.cast.StatusPID, &actors.GetTaskInfo{Reply: r}, r)
+	info, _ := call(s, s.cast.StatusPID, &actors.GetTaskInfo{Reply: r}, r)
 	if info.RunningJobs == nil {
 		info.RunningJobs = []Job{}
 	}

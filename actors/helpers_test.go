@@ -1,0 +1,51 @@
+package actors_test
+
+import (
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/rs/zerolog"
+	"go.uber.org/goleak"
+
+	"github.com/agentvisor/agentvisor/actors"
+)
+
+// protoactor logs a dead letter through a throttle whose goroutine lives for
+// the throttle interval, 1s; nothing can stop it early.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/asynkron/protoactor-go/actor.NewDeadLetter.NewThrottle.func4.1"))
+}
+
+// mustSpawn starts a cast in a fresh actor system and stops both at the end
+// of the test.
+func mustSpawn(tb testing.TB) *actors.Cast {
+	tb.Helper()
+	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }))
+	cast, err := actors.Spawn(system, zerolog.Nop())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := cast.Stop(); err != nil {
+			tb.Error(err)
+		}
+		system.Shutdown()
+		cast.Running.Wait()
+	})
+	return cast
+}
+
+// ask sends msg to pid and waits up to 5 s for the answer on reply.
+func ask[T any](tb testing.TB, cast *actors.Cast, pid *actor.PID, msg any, reply <-chan T) T {
+	tb.Helper()
+	cast.System.Root.Send(pid, msg)
+	select {
+	case r := <-reply:
+		return r
+	case <-time.After(5 * time.Second):
+		tb.Fatalf("no answer to %T", msg)
+		panic("unreachable")
+	}
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// config is the agent's command line, after the environment fallbacks.
+type config struct {
+	addr         string
+	debug        bool
+	logLevel     zerolog.Level
+	logFormat    string
+	drainTimeout time.Duration
+}
+
+// errUsage is a command line the agent cannot run with.
+var errUsage = errors.New("usage")
+
+// parseConfig reads args, falling back on the environment for each flag not
+// given. Usage goes to usage, only when asked for or on a bad flag.
+func parseConfig(args []string, getenv func(string) string, usage io.Writer) (config, error) {
+	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
+	fs.SetOutput(usage)
+	addr := fs.String("addr", defaultAddr(getenv), "listen address (env PORT sets the port of the default)")
+	debug := fs.Bool("debug", getenv("AGENT_DEBUG") == "1", "turn on the contract's debug actions (env AGENT_DEBUG=1)")
+	level := fs.String("log-level", orDefault(getenv("AGENT_LOG_LEVEL"), "info"), "trace, debug, info, warn or error (env AGENT_LOG_LEVEL)")
+	format := fs.String("log-format", orDefault(getenv("AGENT_LOG_FORMAT"), "json"), "json or console (env AGENT_LOG_FORMAT)")
+	drain := fs.String("drain-timeout", orDefault(getenv("AGENT_DRAIN_TIMEOUT"), "10s"), "how long a stop waits for tasks (env AGENT_DRAIN_TIMEOUT)")
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
+	}
+	return validate(*addr, *debug, *level, *format, *drain)
+}
+
+func validate(addr string, debug bool, level, format, drain string) (config, error) {
+	cfg := config{addr: addr, debug: debug, logFormat: format}
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return cfg, fmt.Errorf("%w: -addr %q: %w", errUsage, addr, err)
+	}
+	var err error
+	if cfg.logLevel, err = zerolog.ParseLevel(level); err != nil || level == "" {
+		return cfg, fmt.Errorf("%w: -log-level %q", errUsage, level)
+	}
+	if format != "json" && format != "console" {
+		return cfg, fmt.Errorf("%w: -log-format %q: want json or console", errUsage, format)
+	}
+	if cfg.drainTimeout, err = time.ParseDuration(drain); err != nil || cfg.drainTimeout < 0 {
+		return cfg, fmt.Errorf("%w: -drain-timeout %q: want a duration >= 0 like 10s", errUsage, drain)
+	}
+	return cfg, nil
+}
+
+// defaultAddr listens on every interface, as the platform needs, on PORT or 8080.
+func defaultAddr(getenv func(string) string) string {
+	return net.JoinHostPort("0.0.0.0", orDefault(getenv("PORT"), "8080"))
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}

@@ -1,0 +1,41 @@
+// Command agent is agentvisor's seed agent: the reference SDK's "Simple
+// agent" from its async-processing example, served over the AgentCore
+// Runtime contract. `make run` starts it on 0.0.0.0:8080.
+//
+// Payloads:
+//
+//	{"action": "process", "data_id": "x"}  a tracked 30 s task, data_processing
+//	{"action": "cleanup"}                  a tracked 10 s task, cleanup
+//	{"action": "status"}                   the ping status and the running tasks
+//	anything else                          what the agent can do
+//
+// An optional "seconds" field overrides a task's duration. Flags, each with
+// an environment fallback (the flag wins):
+//
+//	-addr           listen address, default 0.0.0.0:8080 (PORT sets the port)
+//	-debug          the contract's debug actions (AGENT_DEBUG=1)
+//	-log-level      trace, debug, info, warn or error (AGENT_LOG_LEVEL), default info
+//	-log-format     json or console (AGENT_LOG_FORMAT), default json
+//	-drain-timeout  how long SIGTERM waits for tasks (AGENT_DRAIN_TIMEOUT), default 10s
+//
+// On SIGTERM or SIGINT it refuses new invocations with 503, waits for the
+// tasks up to the drain timeout, cancels and logs the ones left, stops the
+// HTTP server and exits 0.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "agent:", err)
+		os.Exit(1)
+	}
+}

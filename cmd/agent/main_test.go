@@ -1,0 +1,241 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		// protoactor's dead-letter throttle keeps a goroutine for its 1 s
+		// interval after a dead letter; it ends on its own.
+		goleak.IgnoreAnyFunction("github.com/asynkron/protoactor-go/actor.NewThrottle.func1"),
+	)
+}
+
+func TestParseConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		want    config // compared on addr, debug, logFormat, drainTimeout
+		wantErr bool
+	}{
+		{"defaults", nil, nil, config{addr: "0.0.0.0:8080", logFormat: "json", drainTimeout: 10 * time.Second}, false},
+		{"PORT", nil, map[string]string{"PORT": "9000"}, config{addr: "0.0.0.0:9000", logFormat: "json", drainTimeout: 10 * time.Second}, false},
+		{"flag beats PORT", []string{"-addr", "127.0.0.1:1"}, map[string]string{"PORT": "9000"}, config{addr: "127.0.0.1:1", logFormat: "json", drainTimeout: 10 * time.Second}, false},
+		{"env fallbacks", nil, map[string]string{"AGENT_DEBUG": "1", "AGENT_LOG_FORMAT": "console", "AGENT_DRAIN_TIMEOUT": "3s"}, config{addr: "0.0.0.0:8080", debug: true, logFormat: "console", drainTimeout: 3 * time.Second}, false},
+		{"bad level", []string{"-log-level", "loud"}, nil, config{}, true},
+		{"bad format", []string{"-log-format", "xml"}, nil, config{}, true},
+		{"bad drain", []string{"-drain-timeout", "-1s"}, nil, config{}, true},
+		{"bad addr", []string{"-addr", "nowhere"}, nil, config{}, true},
+		{"stray argument", []string{"extra"}, nil, config{}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err %v, wantErr %v", err, tt.wantErr)
+			}
+			if err == nil && (got.addr != tt.want.addr || got.debug != tt.want.debug || got.logFormat != tt.want.logFormat || got.drainTimeout != tt.want.drainTimeout) {
+				t.Fatalf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// agentProcess is the seed agent running in-process through run.
+type agentProcess struct {
+	base string
+	stop context.CancelFunc
+	done chan error
+	logs *syncBuffer
+}
+
+// mustRun starts run with args plus -addr 127.0.0.1:0, and reads the bound
+// address from its "listening" log line.
+func mustRun(t *testing.T, args ...string) *agentProcess {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &agentProcess{stop: cancel, done: make(chan error, 1), logs: &syncBuffer{}}
+	go func() {
+		p.done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), func(string) string { return "" }, io.Discard, p.logs)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-p.done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	})
+	addrRE := regexp.MustCompile(`"addr":"([^"]+)"`)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if m := addrRE.FindStringSubmatch(p.logs.String()); m != nil {
+			p.base = "http://" + m[1]
+			return p
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no listening line in %s", p.logs.String())
+		}
+		time.Sleep(5 * time.Millisecond) // a poll interval
+	}
+}
+
+func (p *agentProcess) curl(t *testing.T, method, path, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, p.base+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.StatusCode, string(b)
+}
+
+// TestREADMESession replays the README's curl session, with the same
+// answers (task ids, times and durations vary: ids are unique per process,
+// so they grow across tests).
+func TestREADMESession(t *testing.T) {
+	p := mustRun(t, "-drain-timeout", "50ms") // the 30 s task need not hold the test
+	steps := []struct {
+		method, path, body string
+		want               string // a regexp of the whole answer
+	}{
+		{"GET", "/ping", "", `^\{"status":"Healthy","time_of_last_update":[0-9]+\}$`},
+		{"POST", "/invocations", `{"action": "process", "data_id": "sample_data"}`, `^\{"message": "Started processing sample_data", "task_id": [0-9]+, "status": "processing"\}$`},
+		{"GET", "/ping", "", `^\{"status":"HealthyBusy","time_of_last_update":[0-9]+\}$`},
+		{"POST", "/invocations", `{"action": "status"}`, `^\{"ping_status": "HealthyBusy", "active_tasks": 1, "running_jobs": \[\{"name": "data_processing", "duration": [0-9.e-]+\}\]\}$`},
+		{"POST", "/invocations", `{"action": "cleanup"}`, `^\{"message": "Started cleanup", "task_id": [0-9]+\}$`},
+		{"POST", "/invocations", `{}`, `^\{"message": "Simple BedrockAgentCore Agent", "available_actions": \["process", "cleanup", "status"\], "usage": "Send \{'action': 'process', 'data_id': 'my_data'\}"\}$`},
+	}
+	for _, s := range steps {
+		status, body := p.curl(t, s.method, s.path, s.body)
+		if status != 200 || !regexp.MustCompile(s.want).MatchString(body) {
+			t.Fatalf("%s %s %s: got %d %s, want %s", s.method, s.path, s.body, status, body, s.want)
+		}
+	}
+}
+
+// TestDrain stops the agent while a task runs: new invocations get 503,
+// /ping says HealthyBusy, the task is cut at the drain timeout and logged,
+// and run returns nil (exit 0).
+func TestDrain(t *testing.T) {
+	p := mustRun(t, "-drain-timeout", "1s")
+	if status, body := p.curl(t, "POST", "/invocations", `{"action": "process", "data_id": "d", "seconds": 3600}`); status != 200 {
+		t.Fatalf("process: %d %s", status, body)
+	}
+	p.stop()
+	var answered bool
+	for !answered { // until the listener closes, after the drain
+		status, body, err := tryPost(p.base, `{"action": "status"}`)
+		if err != nil {
+			break
+		}
+		time.Sleep(5 * time.Millisecond) // a poll interval
+		if status == 503 {
+			if body != `{"error":"Agent is shutting down: no new invocations"}` {
+				t.Fatalf("503 body %s", body)
+			}
+			answered = true
+			if ping, _, err := tryGet(p.base + "/ping"); err == nil && !strings.Contains(ping, `"HealthyBusy"`) {
+				t.Fatalf("ping while draining: %s", ping)
+			}
+		}
+	}
+	select {
+	case err := <-p.done:
+		p.done <- err // for the cleanup
+		if err != nil {
+			t.Fatalf("run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not return after the drain timeout")
+	}
+	if !answered {
+		t.Fatal("never saw a 503 while draining")
+	}
+	if !strings.Contains(p.logs.String(), `task did not finish before shutdown`) {
+		t.Fatalf("the cut task was not logged:\n%s", p.logs.String())
+	}
+}
+
+func tryPost(base, body string) (int, string, error) {
+	res, err := http.Post(base+"/invocations", "application/json", strings.NewReader(body))
+	if err != nil {
+		return 0, "", err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	return res.StatusCode, string(b), err
+}
+
+func tryGet(url string) (string, int, error) {
+	res, err := http.Get(url)
+	if err != nil {
+		return "", 0, err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	return string(b), res.StatusCode, err
+}
+
+func TestRunHelpAndBadFlags(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"-h"}, func(string) string { return "" }, &out, io.Discard); err != nil {
+		t.Fatalf("-h: %v", err)
+	}
+	if !strings.Contains(out.String(), "-drain-timeout") {
+		t.Fatalf("usage lacks the flags: %s", out.String())
+	}
+	err := run(context.Background(), []string{"-log-format", "xml"}, func(string) string { return "" }, io.Discard, io.Discard)
+	if !errors.Is(err, errUsage) {
+		t.Fatalf("bad flag: %v", err)
+	}
+}
+
+func TestSeedLogsAreJSON(t *testing.T) {
+	p := mustRun(t)
+	p.curl(t, "POST", "/invocations", `{}`)
+	for line := range strings.Lines(p.logs.String()) {
+		if !json.Valid([]byte(line)) {
+			t.Fatalf("not a JSON log line: %q", line)
+		}
+	}
+}
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

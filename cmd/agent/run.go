@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/agentvisor/agentvisor/httpapi"
+	"github.com/agentvisor/agentvisor/supervisor"
+)
+
+// httpStopTimeout bounds the wait for in-flight requests once the tasks are
+// drained; requests still running then are cut.
+const httpStopTimeout = 5 * time.Second
+
+// run serves the seed agent until ctx is done (a signal, in main), then
+// drains and stops. It returns nil after a clean stop, and for -h.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseConfig(args, getenv, stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	sup, err := supervisor.New(supervisor.Config{Logger: log})
+	if err != nil {
+		return err
+	}
+	srv, err := httpapi.New(httpapi.Config{Supervisor: sup, Logger: log, Entrypoint: newSeed(sup, log).invoke, Debug: cfg.debug})
+	if err != nil {
+		return errors.Join(err, sup.Shutdown(context.Background()))
+	}
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return errors.Join(fmt.Errorf("listen: %w", err), sup.Shutdown(context.Background()))
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+		log.Info().Dur("drain_timeout", cfg.drainTimeout).Msg("stopping: draining tasks")
+		err := stop(srv, sup, cfg.drainTimeout, log)
+		return errors.Join(err, <-served)
+	case err := <-served:
+		return errors.Join(err, stop(srv, sup, cfg.drainTimeout, log))
+	}
+}
+
+// stop refuses new invocations (503) while /ping keeps telling the truth,
+// gives the tasks the drain timeout (the supervisor cancels and logs the
+// ones left), then stops the HTTP server.
+func stop(srv *httpapi.Server, sup *supervisor.Supervisor, drain time.Duration, log zerolog.Logger) error {
+	srv.Drain()
+	drainCtx, cancelDrain := context.WithTimeout(context.Background(), drain)
+	defer cancelDrain()
+	if err := sup.Shutdown(drainCtx); errors.Is(err, supervisor.ErrTasksCut) {
+		log.Warn().Err(err).Msg("tasks cut by the drain timeout")
+	} else if err != nil {
+		return fmt.Errorf("stop supervisor: %w", err)
+	}
+	httpCtx, cancelHTTP := context.WithTimeout(context.Background(), httpStopTimeout)
+	defer cancelHTTP()
+	if err := srv.Shutdown(httpCtx); err != nil {
+		return err
+	}
+	log.Info().Msg("stopped")
+	return nil
+}
+
+// newLogger is the process's logger: JSON lines, or console text on request.
+func newLogger(cfg config, w io.Writer) zerolog.Logger {
+	if cfg.logFormat == "console" {
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339}
+	}
+	return zerolog.New(w).Level(cfg.logLevel).With().Timestamp().Logger()
+}

@@ -1,0 +1,50 @@
+// Package httpapi serves an agent over the Amazon Bedrock AgentCore Runtime
+// contract: GET /ping, POST /invocations and the WebSocket /ws, answering
+// byte for byte as the reference Python SDK does. It is a thin gorilla/mux
+// layer over package supervisor, which owns the tasks and the ping status.
+//
+// An agent is an Entrypoint, a function from a Request to a result:
+//
+//	sup, err := supervisor.New(supervisor.Config{Logger: logger})
+//	if err != nil {
+//		return err
+//	}
+//	srv, err := httpapi.New(httpapi.Config{
+//		Supervisor: sup,
+//		Logger:     logger,
+//		Entrypoint: func(ctx context.Context, req *httpapi.Request) (any, error) {
+//			var in struct{ Name string `json:"name"` }
+//			if err := req.Decode(&in); err != nil {
+//				return nil, err // a 400
+//			}
+//			if in.Name == "" {
+//				return nil, httpapi.Error(422, "name is required")
+//			}
+//			return map[string]string{"greeting": "hello " + in.Name}, nil
+//		},
+//	})
+//
+// then serves until it is told to stop, draining first:
+//
+//	go srv.Serve(listener)
+//	...
+//	srv.Drain()          // new invocations get 503; /ping still tells the truth
+//	sup.Shutdown(ctx)    // tasks finish, or are cancelled and logged
+//	srv.Shutdown(ctx)    // in-flight requests and WebSocket sessions end
+//
+// Work that outlives the request runs as a supervisor task; /ping answers
+// HealthyBusy while any runs:
+//
+//	id, err := sup.Go("report", nil, func(ctx context.Context) error { ... })
+//
+// A result is encoded as the reference writes it (see Marshal): spaced JSON,
+// raw UTF-8. A Stream result is sent as Server-Sent Events. An error result
+// is compact JSON, {"error":"<message>"}, with status 500 unless it is an
+// *HTTPError (Error, Errorf). The statuses the server itself answers (400,
+// 404, 405, 413, 426, 500, 503) are listed in docs/http-api.md.
+//
+// Every request goes through middleware that reads or makes its request id,
+// logs it through hlog (/ping at debug level only), turns a panic into a
+// 500 and limits the body size (Config.MaxBodyBytes, 100 MB by default).
+// Inside an entrypoint, zerolog.Ctx(ctx) is the request's logger.
+package httpapi

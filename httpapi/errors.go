@@ -1,0 +1,164 @@
+package httpapi
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"reflect"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/agentvisor/agentvisor/supervisor"
+)
+
+// Errors the server answers with; match them with errors.Is. The status and
+// the body each one gets are decided in errorTable.
+var (
+	// ErrInvalidConfig is a Config that New cannot serve.
+	ErrInvalidConfig = errors.New("invalid httpapi config")
+	// ErrInvalidJSON is an invocation body that is not one JSON value.
+	ErrInvalidJSON = errors.New("invalid JSON")
+	// ErrInvalidEncoding is an invocation body that is not UTF-8.
+	ErrInvalidEncoding = errors.New("invalid encoding")
+	// ErrBodyTooLarge is a request body over Config.MaxBodyBytes.
+	ErrBodyTooLarge = errors.New("request body too large")
+	// ErrReadBody is a request body that could not be read to its end.
+	ErrReadBody = errors.New("read request body")
+	// ErrNoEntrypoint is an invocation on a server without an entrypoint.
+	ErrNoEntrypoint = errors.New("no entrypoint defined")
+	// ErrNoWebSocketHandler is a WebSocket upgrade on a server without a
+	// WebSocket handler.
+	ErrNoWebSocketHandler = errors.New("no WebSocket handler defined")
+	// ErrUpgradeRequired is a plain GET on /ws.
+	ErrUpgradeRequired = errors.New("WebSocket upgrade required")
+	// ErrDraining refuses new invocations and WebSocket sessions once the
+	// server drains.
+	ErrDraining = errors.New("server is draining")
+	// ErrNotFound is a path the server does not serve.
+	ErrNotFound = errors.New("not found")
+	// ErrMethodNotAllowed is a known path with a method it does not take.
+	ErrMethodNotAllowed = errors.New("method not allowed")
+)
+
+// errorTable decides the status and the public message of every error the
+// server answers, in one place. An empty message shows the error's own text.
+// The first entry that matches (errors.Is) wins; an error in none of them is
+// a 500 with its own text, as the reference answers a failing handler.
+var errorTable = []struct {
+	err     error
+	status  int
+	message string
+}{
+	{ErrInvalidJSON, http.StatusBadRequest, "Invalid JSON"},
+	{ErrInvalidEncoding, http.StatusBadRequest, "Invalid encoding"},
+	{ErrReadBody, http.StatusBadRequest, "Could not read request body"},
+	{ErrBodyTooLarge, http.StatusRequestEntityTooLarge, "Payload Too Large"},
+	{ErrNotFound, http.StatusNotFound, "Not Found"},
+	{ErrMethodNotAllowed, http.StatusMethodNotAllowed, "Method Not Allowed"},
+	{ErrNoWebSocketHandler, http.StatusNotFound, "No WebSocket handler defined"},
+	{ErrUpgradeRequired, http.StatusUpgradeRequired, "WebSocket upgrade required"},
+	{ErrNoEntrypoint, http.StatusInternalServerError, "No entrypoint defined"},
+	{ErrDraining, http.StatusServiceUnavailable, "Agent is shutting down: no new invocations"},
+	{supervisor.ErrShuttingDown, http.StatusServiceUnavailable, ""},
+}
+
+// HTTPError is an error that chooses the HTTP status of its answer. An
+// entrypoint returns one (see Error and Errorf) to answer something other
+// than 500.
+type HTTPError struct {
+	// Status is the HTTP status code of the answer.
+	Status int
+	// Message is the answer's "error" field.
+	Message string
+	// Err is the underlying error, if any, for errors.Is and errors.As.
+	Err error
+}
+
+// Error returns the message.
+func (e *HTTPError) Error() string { return e.Message }
+
+// Unwrap returns the underlying error.
+func (e *HTTPError) Unwrap() error { return e.Err }
+
+// Error returns an error that an entrypoint answers with status and body
+// {"error":"<message>"}: Error(422, "bad input").
+func Error(status int, message string) error {
+	return &HTTPError{Status: status, Message: message}
+}
+
+// Errorf is Error with a formatted message; a %w verb wraps its operand.
+func Errorf(status int, format string, args ...any) error {
+	err := fmt.Errorf(format, args...)
+	return &HTTPError{Status: status, Message: err.Error(), Err: err}
+}
+
+// PanicError is the error a panicking entrypoint, stream or WebSocket
+// handler is turned into; the panic's stack is logged, not shown.
+type PanicError struct {
+	// Value is what was passed to panic.
+	Value any
+}
+
+// Error returns the panic value as text, as the reference answers str(e).
+func (e *PanicError) Error() string { return fmt.Sprint(e.Value) }
+
+// detailedError adds the "details" field of an error answer to a sentinel.
+type detailedError struct {
+	sentinel error
+	details  string
+}
+
+func (e *detailedError) Error() string { return e.sentinel.Error() + ": " + e.details }
+func (e *detailedError) Unwrap() error { return e.sentinel }
+
+func withDetails(sentinel error, details string) error {
+	return &detailedError{sentinel: sentinel, details: details}
+}
+
+// errorBody is every error answer: compact JSON, details only when known.
+type errorBody struct {
+	Error   string `json:"error"`
+	Details string `json:"details,omitempty"`
+}
+
+// answerFor decides the status and body for err.
+func answerFor(err error) (int, errorBody) {
+	var body errorBody
+	var detailed *detailedError
+	if errors.As(err, &detailed) {
+		body.Details = detailed.details
+	}
+	var httpErr *HTTPError
+	if errors.As(err, &httpErr) {
+		body.Error = httpErr.Message
+		return httpErr.Status, body
+	}
+	for _, row := range errorTable {
+		if errors.Is(err, row.err) {
+			body.Error = row.message
+			if body.Error == "" {
+				body.Error = err.Error()
+			}
+			return row.status, body
+		}
+	}
+	body.Error = err.Error()
+	return http.StatusInternalServerError, body
+}
+
+// errorType names err's kind for a stream's error event, where the reference
+// writes the Python exception's class name: the first exported type name
+// found along err's chain ("HTTPError", "PanicError", "PathError"), else
+// "Error" (errors.New and fmt.Errorf make unexported types).
+func errorType(err error) string {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		t := reflect.TypeOf(e)
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if r, _ := utf8.DecodeRuneInString(t.Name()); unicode.IsUpper(r) {
+			return t.Name()
+		}
+	}
+	return "Error"
+}

@@ -1,0 +1,127 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"go.uber.org/goleak"
+
+	"github.com/agentvisor/agentvisor/httpapi"
+	"github.com/agentvisor/agentvisor/supervisor"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		// protoactor's dead-letter throttle keeps a goroutine for its 1 s
+		// interval after a dead letter; it ends on its own.
+		goleak.IgnoreTopFunction("github.com/asynkron/protoactor-go/actor.NewThrottle.func1"),
+		goleak.IgnoreAnyFunction("github.com/asynkron/protoactor-go/actor.NewThrottle.func1"),
+	)
+}
+
+// mustSupervisor starts a supervisor that the test shuts down.
+func mustSupervisor(tb testing.TB) *supervisor.Supervisor {
+	tb.Helper()
+	sup, err := supervisor.New(supervisor.Config{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = sup.Shutdown(context.Background()) })
+	return sup
+}
+
+// mustServe serves cfg on 127.0.0.1:0 (with a supervisor of its own if cfg
+// has none) and returns the server and its base URL.
+func mustServe(tb testing.TB, cfg httpapi.Config) (*httpapi.Server, string) {
+	tb.Helper()
+	if cfg.Supervisor == nil {
+		cfg.Supervisor = mustSupervisor(tb)
+	}
+	srv, err := httpapi.New(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		ts.Close()
+	})
+	return srv, ts.URL
+}
+
+// answer is a response read to its end.
+type answer struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func do(tb testing.TB, method, url, body string, header http.Header) answer {
+	tb.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return answer{status: res.StatusCode, header: res.Header, body: string(b)}
+}
+
+func post(tb testing.TB, base, body string) answer {
+	tb.Helper()
+	return do(tb, http.MethodPost, base+"/invocations", body, nil)
+}
+
+// eventually waits for cond, polling, up to 5 s.
+func eventually(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond) // a poll interval, not a wait for an event
+	}
+}
+
+// logBuffer is a goroutine-safe log sink.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+func (l *logBuffer) logger(level zerolog.Level) zerolog.Logger {
+	return zerolog.New(l).Level(level)
+}

@@ -1,0 +1,124 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"runtime/debug"
+	"unicode/utf8"
+
+	"github.com/rs/zerolog"
+)
+
+// utf8BOM is skipped before a payload, as Python's json.loads does.
+var utf8BOM = []byte("\xef\xbb\xbf")
+
+// serveInvocation answers POST /invocations: the debug action if any, else
+// the entrypoint's result as JSON, a Stream as Server-Sent Events, or an error.
+func (s *Server) serveInvocation(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		writeError(w, r, ErrDraining)
+		return
+	}
+	payload, err := readPayload(r.Body)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if s.cfg.Debug {
+		if action, ok := debugAction(payload); ok {
+			s.serveDebugAction(w, r, action)
+			return
+		}
+	}
+	if s.cfg.Entrypoint == nil {
+		writeError(w, r, ErrNoEntrypoint)
+		return
+	}
+	result, err := s.invoke(r.Context(), newRequest(r, payload))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if stream, ok := result.(Stream); ok {
+		s.writeStream(w, r, stream)
+		return
+	}
+	writeResult(w, r, result)
+}
+
+// readPayload reads the body and checks that it is one UTF-8 JSON value.
+func readPayload(body io.Reader) (json.RawMessage, error) {
+	b, err := io.ReadAll(body)
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return nil, bodyTooLarge(tooLarge.Limit)
+	case err != nil:
+		return nil, withDetails(ErrReadBody, err.Error())
+	}
+	b = bytes.TrimPrefix(b, utf8BOM)
+	if !utf8.Valid(b) {
+		return nil, withDetails(ErrInvalidEncoding, fmt.Sprintf("body is not valid UTF-8 (first bad byte at offset %d)", firstInvalidUTF8(b)))
+	}
+	if !json.Valid(b) {
+		return nil, withDetails(ErrInvalidJSON, jsonProblem(b))
+	}
+	return b, nil
+}
+
+func firstInvalidUTF8(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i
+		}
+		i += n
+	}
+	return -1
+}
+
+// jsonProblem describes why b is not JSON; only called once json.Valid said no.
+func jsonProblem(b []byte) string {
+	if len(bytes.TrimSpace(b)) == 0 {
+		return "empty body"
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err.Error()
+	}
+	return "not a JSON value"
+}
+
+// invoke calls the entrypoint, turning a panic into a *PanicError.
+func (s *Server) invoke(ctx context.Context, req *Request) (result any, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = recovered(ctx, v, "entrypoint panicked")
+		}
+	}()
+	return s.cfg.Entrypoint(ctx, req)
+}
+
+// recovered logs a recovered panic with its stack and returns it as an error.
+func recovered(ctx context.Context, v any, msg string) error {
+	if v == http.ErrAbortHandler { // net/http aborts a response this way; let it
+		panic(v)
+	}
+	zerolog.Ctx(ctx).Error().Str("panic", fmt.Sprint(v)).Bytes("stack", debug.Stack()).Msg(msg)
+	return &PanicError{Value: v}
+}
+
+// writeResult answers 200 with the result in the reference's spaced JSON.
+func writeResult(w http.ResponseWriter, r *http.Request, result any) {
+	body, err := Marshal(result)
+	if err != nil {
+		writeError(w, r, fmt.Errorf("encode result: %w", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, body)
+}

@@ -1,0 +1,128 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/rs/zerolog"
+	"github.com/rs/zerolog/hlog"
+)
+
+// middleware wraps the whole router, outermost first, so that 404s, 405s
+// and panics are logged like any other request:
+//
+//	hlog.NewHandler  the request's logger, in its context
+//	accessLog        one line per request, with status, size and duration
+//	requestContext   request_id and session_id, in the context and the logger
+//	recoverPanics    a panic becomes a 500 and a logged stack
+//	limitBody        bodies over the limit are refused with 413
+func (s *Server) middleware(h http.Handler) http.Handler {
+	h = limitBody(s.cfg.MaxBodyBytes)(h)
+	h = recoverPanics(h)
+	h = requestContext(h)
+	h = hlog.AccessHandler(accessLog)(h)
+	return hlog.NewHandler(s.log)(h)
+}
+
+// requestContext reads the platform's request id (hlog.RequestIDHandler
+// would always make a new one) and the session id.
+func requestContext(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ids := requestIDs{request: r.Header.Get(HeaderRequestID), session: r.Header.Get(HeaderSessionID)}
+		if ids.request == "" {
+			ids.request = uuid.NewString()
+		}
+		hlog.FromRequest(r).UpdateContext(func(c zerolog.Context) zerolog.Context {
+			c = c.Str("request_id", ids.request)
+			if ids.session != "" {
+				c = c.Str("session_id", ids.session)
+			}
+			return c
+		})
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDsKey{}, ids)))
+	})
+}
+
+// accessLog writes the request line. /ping is polled every two seconds for
+// a session's whole life, so it is logged at debug level only; status
+// changes are logged by the supervisor.
+func accessLog(r *http.Request, status, size int, duration time.Duration) {
+	l := hlog.FromRequest(r)
+	ev := l.Info()
+	switch {
+	case r.URL.Path == "/ping":
+		ev = l.Debug()
+	case status >= http.StatusInternalServerError:
+		ev = l.Error()
+	}
+	ev.Str("method", r.Method).Str("path", r.URL.Path).Int("status", status).
+		Int("size", size).Dur("duration", duration).Msg("request")
+}
+
+// recoverPanics is the last line of defence: the entrypoint, streams and
+// WebSocket handlers recover their own panics with a better answer.
+func recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tw := &headerTracker{ResponseWriter: w}
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler { // net/http aborts a response this way; let it
+				panic(v)
+			}
+			hlog.FromRequest(r).Error().Str("panic", fmt.Sprint(v)).Bytes("stack", debug.Stack()).Msg("panic serving request")
+			if !tw.wroteHeader {
+				writeErrorBody(tw, http.StatusInternalServerError, errorBody{Error: "Internal Server Error"})
+			}
+		}()
+		next.ServeHTTP(tw, r)
+	})
+}
+
+// headerTracker remembers whether the response has started, so that a
+// panic after that does not write a second status line into the body.
+type headerTracker struct {
+	http.ResponseWriter
+	wroteHeader bool
+}
+
+func (t *headerTracker) WriteHeader(code int) {
+	if code >= 200 || code == http.StatusSwitchingProtocols {
+		t.wroteHeader = true
+	}
+	t.ResponseWriter.WriteHeader(code)
+}
+
+func (t *headerTracker) Write(b []byte) (int, error) {
+	t.wroteHeader = true
+	return t.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController and the WebSocket library reach the
+// connection's Flusher and Hijacker.
+func (t *headerTracker) Unwrap() http.ResponseWriter { return t.ResponseWriter }
+
+// limitBody refuses a declared length over max at once and cuts a body that
+// grows past it; the reader's error becomes a 413 where the body is read.
+func limitBody(maxBytes int64) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.ContentLength > maxBytes {
+				writeError(w, r, bodyTooLarge(maxBytes))
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, maxBytes)
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+func bodyTooLarge(maxBytes int64) error {
+	return withDetails(ErrBodyTooLarge, fmt.Sprintf("request body exceeds %d bytes", maxBytes))
+}

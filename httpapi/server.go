@@ -1,0 +1,220 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	stdlog "log"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/rs/zerolog"
+	"github.com/rs/zerolog/hlog"
+
+	"github.com/agentvisor/agentvisor/supervisor"
+)
+
+// DefaultMaxBodyBytes is the platform's payload limit, 100 MB.
+const DefaultMaxBodyBytes = 100 << 20
+
+// readHeaderTimeout bounds a client that sends its headers slowly; bodies and
+// answers have no bound, since the platform allows 15-minute invocations.
+const readHeaderTimeout = 10 * time.Second
+
+// Config configures a Server.
+type Config struct {
+	// Supervisor answers /ping and the debug actions. Required.
+	Supervisor *supervisor.Supervisor
+	// Logger receives the request logs, under component=httpapi. The zero
+	// value logs nothing.
+	Logger zerolog.Logger
+	// Entrypoint handles POST /invocations. Without one, invocations
+	// answer 500 {"error":"No entrypoint defined"}.
+	Entrypoint Entrypoint
+	// WebSocket handles GET /ws. Without one, upgrades are refused with 404.
+	WebSocket WebSocketHandler
+	// WebSocketOrigins are the host patterns (path.Match syntax) of the
+	// cross-origin pages allowed to open /ws; same-origin pages and clients
+	// that send no Origin header (the platform, SDKs) are always allowed.
+	WebSocketOrigins []string
+	// Debug turns on debug mode: the "_agent_core_app_action" actions of the
+	// contract. Off by default.
+	Debug bool
+	// MaxBodyBytes limits request bodies; larger ones are answered 413.
+	// Default DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Supervisor == nil {
+		return c, fmt.Errorf("nil Supervisor: %w", ErrInvalidConfig)
+	}
+	switch {
+	case c.MaxBodyBytes < 0:
+		return c, fmt.Errorf("MaxBodyBytes %d: %w", c.MaxBodyBytes, ErrInvalidConfig)
+	case c.MaxBodyBytes == 0:
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	return c, nil
+}
+
+// Server serves the agent contract over HTTP: /ping, /invocations and /ws.
+// It is an http.Handler; Serve and Shutdown run it on a listener of its own.
+type Server struct {
+	cfg     Config
+	log     zerolog.Logger
+	sup     *supervisor.Supervisor
+	handler http.Handler
+	http    *http.Server
+
+	draining atomic.Bool
+	lastPing atomic.Pointer[pingBody] // the last /ping body, reused while the status holds
+	sessions sessions                 // the open WebSocket sessions
+
+	shutdownOnce sync.Once
+	shutdownErr  error
+}
+
+// New builds a Server from cfg; it serves nothing until Serve, or until it
+// is mounted as an http.Handler.
+func New(cfg Config) (*Server, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("new server: %w", err)
+	}
+	s := &Server{
+		cfg: cfg,
+		log: cfg.Logger.With().Str("component", "httpapi").Logger(),
+		sup: cfg.Supervisor,
+	}
+	s.sessions.init()
+	s.handler = s.middleware(s.router())
+	s.http = &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ErrorLog:          stdlog.New(s.log.With().Str("source", "net/http").Logger(), "", 0),
+	}
+	return s, nil
+}
+
+// router maps the contract's routes. Paths are matched as sent (no cleaning
+// or redirects): anything else is a 404, as with the reference.
+func (s *Server) router() *mux.Router {
+	r := mux.NewRouter().SkipClean(true)
+	allow := map[string]string{}
+	route := func(path string, h http.HandlerFunc, methods ...string) {
+		r.Handle(path, h).Methods(methods...)
+		allow[path] = strings.Join(methods, ", ")
+	}
+	route("/ping", s.servePing, http.MethodGet, http.MethodHead)
+	route("/invocations", s.serveInvocation, http.MethodPost)
+	route("/ws", s.serveWebSocket, http.MethodGet)
+	// The actor-tree debug endpoints will be routed here when s.cfg.Debug is set.
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, ErrNotFound)
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow[r.URL.Path])
+		writeError(w, r, ErrMethodNotAllowed)
+	})
+	return r
+}
+
+// ServeHTTP serves one request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.isQuietPing(r) {
+		// The platform polls /ping every two seconds; when its log line would
+		// be dropped anyway, skip the middleware's allocations (request id,
+		// logger copy, writer wrappers). Nothing in servePing can panic.
+		s.servePing(w, r)
+		return
+	}
+	s.handler.ServeHTTP(w, r)
+}
+
+func (s *Server) isQuietPing(r *http.Request) bool {
+	return r.URL.Path == "/ping" && (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
+		s.log.GetLevel() > zerolog.DebugLevel
+}
+
+// Serve accepts connections on ln until Shutdown; it returns nil after
+// Shutdown, else the listener's error.
+func (s *Server) Serve(ln net.Listener) error {
+	s.log.Info().Str("addr", ln.Addr().String()).Bool("debug", s.cfg.Debug).Msg("listening")
+	if err := s.http.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve %s: %w", ln.Addr(), err)
+	}
+	return nil
+}
+
+// Drain makes the server refuse new invocations and WebSocket sessions with
+// 503, while /ping keeps answering truthfully: the first step of a graceful
+// stop, while the supervisor finishes its tasks. It cannot be undone.
+func (s *Server) Drain() {
+	if !s.draining.Swap(true) {
+		s.log.Info().Msg("draining: new invocations are refused")
+	}
+}
+
+// Draining reports whether Drain was called.
+func (s *Server) Draining() bool { return s.draining.Load() }
+
+// Shutdown drains, stops accepting connections, cancels the WebSocket
+// sessions' contexts and waits for in-flight requests and sessions until ctx
+// is done; then it closes the connections left, which cancels their
+// requests' contexts. Calling it again returns the first result.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.shutdownOnce.Do(func() {
+		s.Drain()
+		s.sessions.close()
+		err := s.http.Shutdown(ctx)
+		if err != nil {
+			err = errors.Join(err, s.http.Close())
+		}
+		if waitErr := s.sessions.wait(ctx); waitErr != nil {
+			s.log.Error().Err(waitErr).Msg("WebSocket handlers still running after shutdown: they ignore their context")
+			err = errors.Join(err, waitErr)
+		}
+		if err != nil {
+			s.shutdownErr = fmt.Errorf("shutdown http server: %w", err)
+		}
+	})
+	return s.shutdownErr
+}
+
+// jsonContentType is shared by every JSON answer; /ping sets it without
+// allocating a new slice.
+var jsonContentType = []string{"application/json"}
+
+// writeJSON writes a complete JSON answer.
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	h["Content-Type"] = jsonContentType
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body) // a client that left is not an error worth more than the access log
+}
+
+// writeError answers err with the status and compact body errorTable gives
+// it, and logs server-side failures.
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, body := answerFor(err)
+	if status >= http.StatusInternalServerError && !errors.Is(err, ErrDraining) {
+		hlog.FromRequest(r).Error().Err(err).Int("status", status).Msg("request failed")
+	}
+	writeErrorBody(w, status, body)
+}
+
+func writeErrorBody(w http.ResponseWriter, status int, body errorBody) {
+	b, err := MarshalCompact(body)
+	if err != nil { // two strings always encode
+		panic(fmt.Sprintf("httpapi: encode error body: %v", err))
+	}
+	writeJSON(w, status, b)
+}
