@@ -56,4 +56,16 @@ type TaskNode struct {
 	LastError string `json:"last_error,omitempty"`
 	// Deadline is when the current attempt times out, zero if it has no timeout.
 	Deadline time.Time `json:"deadline,omitzero"`
+	// Progress is the latest progress the task reported, nil if none.
+	Progress *Progress `json:"progress,omitempty"`
+}
+
+// Progress is what a task reports of its own advance; each report is also a
+// heartbeat.
+type Progress struct {
+	// Fraction done, in [0, 1].
+	Fraction float64 `json:"fraction"`
+	// Note is free text, such as the current step.
+	Note string    `json:"note,omitempty"`
+	At   time.Time `json:"at"`
 }

@@ -36,6 +36,8 @@ type (
 	StatusNode = actors.StatusNode
 	// TaskNode is what a task actor's node shows.
 	TaskNode = actors.TaskNode
+	// Progress is what a task reports of its own advance.
+	Progress = actors.Progress
 	// TaskState is where a live task is in its life.
 	TaskState = actors.TaskState
 )

@@ -43,13 +43,16 @@ func WithCancelGrace(d time.Duration) TaskOption {
 
 // WithRestart restarts the task after a failure (a returned error, a panic,
 // a timeout) as p says. Without it a task is never restarted.
+// The option may be shared by many tasks and goroutines: the policy is
+// checked and completed once, and then only read.
 func WithRestart(p RestartPolicy) TaskOption {
+	err := p.validate()
+	policy := p.withDefaults()
 	return func(spec *actors.TaskSpec) error {
-		if err := p.validate(); err != nil {
+		if err != nil {
 			return err
 		}
-		p = p.withDefaults()
-		spec.Restart = &p
+		spec.Restart = &policy
 		return nil
 	}
 }

@@ -1,0 +1,76 @@
+package supervisor_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/rs/zerolog"
+
+	"github.com/agentvisor/agentvisor/supervisor"
+)
+
+func benchSupervisor(b *testing.B) *supervisor.Supervisor {
+	b.Helper()
+	sup, err := supervisor.New(supervisor.Config{Logger: zerolog.Nop()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { shutdownNow(b, sup) })
+	return sup
+}
+
+// One AddAsyncTask+CompleteAsyncTask pair per op, from many goroutines.
+func BenchmarkAddCompletePair(b *testing.B) {
+	sup := benchSupervisor(b)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if !sup.CompleteAsyncTask(sup.AddAsyncTask("bench", nil)) {
+				b.Error("complete answered false")
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	if s := sup.PingStatus().Status; s != supervisor.Healthy {
+		b.Fatalf("status %s after the pairs, want Healthy", s)
+	}
+}
+
+// One Go of an empty function per op, run to completion: the clock stops
+// once every task has ended.
+func BenchmarkGoEmptyToCompletion(b *testing.B) {
+	sup := benchSupervisor(b)
+	empty := func(context.Context) error { return nil }
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := sup.Go("bench", nil, empty); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	if err := sup.WaitIdle(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	if s := sup.PingStatus().Status; s != supervisor.Healthy {
+		b.Fatalf("status %s after the tasks, want Healthy", s)
+	}
+}
+
+// PingStatus from many goroutines while a task is tracked.
+func BenchmarkPingStatusParallel(b *testing.B) {
+	sup := benchSupervisor(b)
+	sup.AddAsyncTask("busy", nil)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if sup.PingStatus().Status != supervisor.HealthyBusy {
+				b.Error("not busy")
+				return
+			}
+		}
+	})
+}
