@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -22,12 +23,14 @@ type Cast struct {
 	// Running counts the goroutines of task attempts; a function that ignores
 	// cancellation keeps its goroutine, which Go cannot kill.
 	Running *sync.WaitGroup
+	// TaskPanics counts the task functions that panicked.
+	TaskPanics *atomic.Uint64
 	System  *actor.ActorSystem
 }
 
 // Spawn starts the status actor and the task supervisor in system.
-func Spawn(system *actor.ActorSystem, log zerolog.Logger) (*Cast, error) {
-	c := &Cast{System: system, Running: &sync.WaitGroup{}}
+func Spawn(system *actor.ActorSystem, limits Limits, log zerolog.Logger) (*Cast, error) {
+	c := &Cast{System: system, Running: &sync.WaitGroup{}, TaskPanics: &atomic.Uint64{}}
 	statusLog := log.With().Str("component", "status").Logger()
 	c.Status = NewStatusActor(statusLog)
 	var err error
@@ -35,7 +38,7 @@ func Spawn(system *actor.ActorSystem, log zerolog.Logger) (*Cast, error) {
 		return nil, err
 	}
 	tasksLog := log.With().Str("component", "tasks").Logger()
-	if c.TasksPID, err = spawnTopLevel(system, "tasks", NewTaskSupervisor(c.StatusPID, c.Running, tasksLog), tasksLog); err != nil {
+	if c.TasksPID, err = spawnTopLevel(system, "tasks", NewTaskSupervisor(c.StatusPID, limits, c.Running, c.TaskPanics, tasksLog), tasksLog); err != nil {
 		_ = system.Root.StopFuture(c.StatusPID).Wait()
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -27,6 +28,16 @@ type (
 	attemptAbandoned struct {
 		ID TaskID
 	}
+	// attemptStuck says the task missed its heartbeat and its attempt is
+	// being cancelled.
+	attemptStuck struct {
+		ID TaskID
+	}
+	// taskProgressed carries the latest progress a task reported.
+	taskProgressed struct {
+		ID       TaskID
+		Progress Progress
+	}
 )
 
 // Messages a task actor sends itself. Each names its attempt, so that one
@@ -40,28 +51,70 @@ type (
 	}
 	attemptCancelled struct{ at *attempt }
 	graceExpired     struct{ at *attempt }
+	heartbeatDue     struct{ at *attempt }
+	progressReported struct{ at *attempt }
 )
 
 func (*attemptReturned) IgnoreDeadLetterLogging()  {}
 func (*attemptCancelled) IgnoreDeadLetterLogging() {}
 func (*graceExpired) IgnoreDeadLetterLogging()     {}
+func (*heartbeatDue) IgnoreDeadLetterLogging()     {}
+func (*progressReported) IgnoreDeadLetterLogging() {}
 
-// attempt is one run of a task's function, owned by the task actor instance
-// that started it.
+// attempt is one run of a task's function. The task actor instance that
+// started it owns every field but the two atomics, which the function's
+// goroutine writes through ReportProgress.
 type attempt struct {
 	ctx       context.Context
-	cancel    context.CancelFunc
-	stopWatch func() bool // stops the context.AfterFunc that reports cancellation
-	grace     *time.Timer // set once the context is cancelled
+	cancel    context.CancelCauseFunc // cancels the attempt with a cause
+	stopTimer context.CancelFunc      // releases the timeout, if any
+	stopWatch func() bool             // stops the context.AfterFunc that reports cancellation
+	grace     *time.Timer             // set once the context is cancelled
+	heartbeat *time.Timer             // set when the task has a heartbeat timeout
+	lastBeat  time.Time
 	returned  bool
+
+	root *actor.RootContext
+	self *actor.PID
+	// latest is the newest progress report; pending is true while a
+	// progressReported message is on its way, so reports coalesce.
+	latest  atomic.Pointer[Progress]
+	pending atomic.Bool
 }
 
 func (at *attempt) release() {
 	at.stopWatch()
-	at.cancel()
-	if at.grace != nil {
-		at.grace.Stop()
+	at.stopTimer()
+	at.cancel(nil)
+	for _, t := range []*time.Timer{at.grace, at.heartbeat} {
+		if t != nil {
+			t.Stop()
+		}
 	}
+}
+
+// send delivers msg to the attempt's task actor from any goroutine.
+func (at *attempt) send(msg any) { at.root.Send(at.self, msg) }
+
+// attemptKey is the context key under which a task function finds its attempt.
+type attemptKey struct{}
+
+// ReportProgress records, from inside a task's function, how far the task
+// has come; every report is also a heartbeat. ctx is the context the task's
+// function was given. Reports coalesce: the tree shows the latest.
+func ReportProgress(ctx context.Context, fraction float64, note string) error {
+	at, ok := ctx.Value(attemptKey{}).(*attempt)
+	if !ok {
+		return ErrNotATask
+	}
+	if !(fraction >= 0 && fraction <= 1) {
+		return fmt.Errorf("progress %v: not in [0, 1]: %w", fraction, ErrInvalidProgress)
+	}
+	at.latest.Store(&Progress{Fraction: fraction, Note: note, At: time.Now()})
+	if !at.pending.Swap(true) {
+		at.send(&progressReported{at: at})
+	}
+	return nil
 }
 
 // taskActor runs one task: for each attempt (a restart makes a new instance)
@@ -90,17 +143,27 @@ func (a *taskActor) Receive(c actor.Context) {
 			a.start(c)
 		}
 	case *attemptReturned:
-		if m.at == a.cur {
+		if a.live(m.at) {
 			a.returned(c, m)
 		}
 	case *attemptCancelled:
-		if m.at == a.cur && !m.at.returned {
-			self, root := c.Self(), c.ActorSystem().Root
-			m.at.grace = time.AfterFunc(a.spec.Grace, func() { root.Send(self, &graceExpired{at: m.at}) })
+		if a.live(m.at) {
+			m.at.grace = time.AfterFunc(a.spec.Grace, func() { m.at.send(&graceExpired{at: m.at}) })
 		}
 	case *graceExpired:
-		if m.at == a.cur && !m.at.returned {
+		if a.live(m.at) {
 			c.Send(c.Parent(), &attemptAbandoned{ID: a.id})
+		}
+	case *progressReported:
+		if a.live(m.at) {
+			m.at.pending.Store(false)
+			p := m.at.latest.Load()
+			m.at.lastBeat = p.At
+			c.Send(c.Parent(), &taskProgressed{ID: a.id, Progress: *p})
+		}
+	case *heartbeatDue:
+		if a.live(m.at) {
+			a.checkHeartbeat(c, m.at)
 		}
 	case *actor.Restarting, *actor.Stopping:
 		if a.cur != nil {
@@ -109,17 +172,21 @@ func (a *taskActor) Receive(c actor.Context) {
 	}
 }
 
+// live reports whether at is this instance's attempt and still running.
+func (a *taskActor) live(at *attempt) bool { return at == a.cur && !at.returned }
+
 func (a *taskActor) start(c actor.Context) {
-	var ctx context.Context
-	var cancel context.CancelFunc
+	base, cancel := context.WithCancelCause(a.taskCtx)
+	ctx, stopTimer := base, context.CancelFunc(func() {})
 	if a.spec.Timeout > 0 {
-		ctx, cancel = context.WithTimeout(a.taskCtx, a.spec.Timeout)
-	} else {
-		ctx, cancel = context.WithCancel(a.taskCtx)
+		ctx, stopTimer = context.WithTimeoutCause(base, a.spec.Timeout, ErrTimeout)
 	}
-	self, root := c.Self(), c.ActorSystem().Root
-	at := &attempt{ctx: ctx, cancel: cancel}
-	at.stopWatch = context.AfterFunc(ctx, func() { root.Send(self, &attemptCancelled{at: at}) })
+	at := &attempt{cancel: cancel, stopTimer: stopTimer, root: c.ActorSystem().Root, self: c.Self(), lastBeat: time.Now()}
+	at.ctx = context.WithValue(ctx, attemptKey{}, at)
+	at.stopWatch = context.AfterFunc(ctx, func() { at.send(&attemptCancelled{at: at}) })
+	if a.spec.Heartbeat > 0 {
+		at.heartbeat = time.AfterFunc(a.spec.Heartbeat, func() { at.send(&heartbeatDue{at: at}) })
+	}
 	a.cur = at
 
 	a.running.Add(1)
@@ -134,11 +201,25 @@ func (a *taskActor) start(c actor.Context) {
 			} else if !finished {
 				res.err = errGoexit
 			}
-			root.Send(self, res)
+			at.send(res)
 		}()
-		res.err = a.spec.Run(ctx)
+		res.err = a.spec.Run(at.ctx)
 		finished = true
 	}()
+}
+
+// checkHeartbeat re-arms the heartbeat timer if a beat came since it was
+// set, else cancels the stuck attempt: when the function returns, the
+// attempt fails with ErrHeartbeatMissed and the restart policy decides.
+func (a *taskActor) checkHeartbeat(c actor.Context, at *attempt) {
+	if quiet := time.Since(at.lastBeat); quiet < a.spec.Heartbeat {
+		at.heartbeat.Reset(a.spec.Heartbeat - quiet)
+		return
+	}
+	if at.ctx.Err() == nil {
+		at.cancel(ErrHeartbeatMissed)
+		c.Send(c.Parent(), &attemptStuck{ID: a.id})
+	}
 }
 
 // returned turns the attempt's result into an outcome for the parent, or into
@@ -146,15 +227,17 @@ func (a *taskActor) start(c actor.Context) {
 func (a *taskActor) returned(c actor.Context, m *attemptReturned) {
 	at := m.at
 	at.returned = true
-	timedOut := errors.Is(at.ctx.Err(), context.DeadlineExceeded)
+	cause := context.Cause(at.ctx) // before release, which cancels it
 	at.release()
 	switch {
 	case a.taskCtx.Err() != nil:
 		c.Send(c.Parent(), &attemptEnded{ID: a.id, Outcome: OutcomeCancelled})
 	case m.err == nil:
 		c.Send(c.Parent(), &attemptEnded{ID: a.id, Outcome: OutcomeSucceeded})
-	case timedOut:
+	case errors.Is(cause, ErrTimeout):
 		panic(&TaskFailure{Err: fmt.Errorf("%w after %s: %w", ErrTimeout, a.spec.Timeout, m.err)})
+	case errors.Is(cause, ErrHeartbeatMissed):
+		panic(&TaskFailure{Err: fmt.Errorf("%w (none for %s): %w", ErrHeartbeatMissed, a.spec.Heartbeat, m.err)})
 	default:
 		panic(&TaskFailure{Err: m.err, Stack: m.stack})
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -77,6 +78,8 @@ type taskRecord struct {
 type TaskSupervisor struct {
 	status  *actor.PID
 	running *sync.WaitGroup
+	limits  Limits
+	panics  *atomic.Uint64 // task functions that panicked; read by anyone
 	log     zerolog.Logger
 
 	// The fields below are owned by Receive (HandleFailure runs on the same
@@ -86,18 +89,24 @@ type TaskSupervisor struct {
 	ctx      actor.Context
 	sup      actor.Supervisor
 	draining bool
+	counted  int            // tasks the status actor counts as busy
+	byName   map[string]int // counted tasks per name, for names with a limit
 	byID     map[TaskID]*taskRecord
 	byPID    map[string]*taskRecord
 	childMW  actor.ReceiverMiddleware
 }
 
 // NewTaskSupervisor returns a task supervisor that reports to the status
-// actor at status; running counts the goroutines of all attempts.
-func NewTaskSupervisor(status *actor.PID, running *sync.WaitGroup, log zerolog.Logger) *TaskSupervisor {
+// actor at status and refuses tasks beyond limits; running counts the
+// goroutines of all attempts, panics the task functions that panicked.
+func NewTaskSupervisor(status *actor.PID, limits Limits, running *sync.WaitGroup, panics *atomic.Uint64, log zerolog.Logger) *TaskSupervisor {
 	return &TaskSupervisor{
 		status:  status,
 		running: running,
+		limits:  limits,
+		panics:  panics,
 		log:     log,
+		byName:  make(map[string]int),
 		byID:    make(map[TaskID]*taskRecord),
 		byPID:   make(map[string]*taskRecord),
 		childMW: logPanics(log),
@@ -130,6 +139,16 @@ func (s *TaskSupervisor) Receive(c actor.Context) {
 		if rec := s.byID[m.ID]; rec != nil {
 			s.abandon(rec)
 		}
+	case *attemptStuck:
+		if rec := s.byID[m.ID]; rec != nil && rec.node.State == StateRunning {
+			rec.node.State = StateStuck
+			s.taskLog(rec).Warn().Dur("heartbeat", rec.spec.Heartbeat).Msg("task missed its heartbeat; cancelling the attempt")
+		}
+	case *taskProgressed:
+		if rec := s.byID[m.ID]; rec != nil {
+			p := m.Progress
+			rec.node.Progress = &p
+		}
 	case *restartDue:
 		if rec := s.byID[m.ID]; rec != nil && rec.node.State == StateBackingOff {
 			s.restart(rec)
@@ -146,8 +165,8 @@ func (s *TaskSupervisor) Receive(c actor.Context) {
 }
 
 func (s *TaskSupervisor) start(c actor.Context, m *StartTask) {
-	if s.draining {
-		m.Reply <- TaskStart{Err: fmt.Errorf("start task %q: %w", m.Spec.Name, ErrDraining)}
+	if err := s.admit(m.Spec.Name); err != nil {
+		m.Reply <- TaskStart{Err: fmt.Errorf("start task %q: %w", m.Spec.Name, err)}
 		return
 	}
 	id := TaskID(lastTaskID.Add(1))
@@ -171,13 +190,37 @@ func (s *TaskSupervisor) start(c actor.Context, m *StartTask) {
 		m.Reply <- TaskStart{Err: fmt.Errorf("spawn task %q: %w", m.Spec.Name, err)}
 		return
 	}
-	rec.pid, rec.counted = pid, true
+	rec.pid = pid
+	s.count(rec, 1)
 	s.byID[id], s.byPID[pid.Id] = rec, rec
 	c.Send(s.status, &TrackTask{
 		Entry: TaskEntry{ID: id, Name: m.Spec.Name, Metadata: m.Spec.Metadata, Started: rec.node.Started},
 		Reply: m.Reply,
 	})
 	s.taskLog(rec).Debug().Msg("task started")
+}
+
+// admit refuses a new task while draining or beyond a limit.
+func (s *TaskSupervisor) admit(name string) error {
+	switch {
+	case s.draining:
+		return ErrDraining
+	case s.limits.MaxTasks > 0 && s.counted >= s.limits.MaxTasks:
+		return fmt.Errorf("%w: %d running, limit %d", ErrTooManyTasks, s.counted, s.limits.MaxTasks)
+	}
+	if max, ok := s.limits.MaxPerName[name]; ok && s.byName[name] >= max {
+		return fmt.Errorf("%w: %d %q running, limit %d", ErrTooManyTasks, s.byName[name], name, max)
+	}
+	return nil
+}
+
+// count marks a task as counted as busy (delta 1) or no longer (-1).
+func (s *TaskSupervisor) count(rec *taskRecord, delta int) {
+	rec.counted = delta > 0
+	s.counted += delta
+	if _, limited := s.limits.MaxPerName[rec.node.Name]; limited {
+		s.byName[rec.node.Name] += delta
+	}
 }
 
 func (s *TaskSupervisor) deadline(rec *taskRecord) time.Time {
@@ -257,14 +300,14 @@ func (s *TaskSupervisor) untrack(rec *taskRecord, reply chan<- bool) {
 		answer(reply, false)
 		return
 	}
-	rec.counted = false
+	s.count(rec, -1)
 	s.ctx.Send(s.status, &UntrackTask{ID: rec.node.ID, Reply: reply})
 }
 
 // abandon gives up on a task whose function ignores its cancelled context
 // (cancelled by the program, a shutdown or its timeout).
 func (s *TaskSupervisor) abandon(rec *taskRecord) {
-	if rec.node.State != StateRunning && rec.node.State != StateCancelling {
+	if rec.node.State != StateRunning && rec.node.State != StateCancelling && rec.node.State != StateStuck {
 		return
 	}
 	rec.node.State = StateAbandoned
@@ -304,6 +347,9 @@ func (s *TaskSupervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Superviso
 	err := fmt.Errorf("task actor panicked: %v", reason)
 	if errors.As(asError(reason), &failure) {
 		err, stack = failure.Err, failure.Stack
+	}
+	if _, ok := errors.AsType[*PanicError](err); ok {
+		s.panics.Add(1)
 	}
 	rec.node.LastError = err.Error()
 	rs.Fail()
@@ -351,7 +397,11 @@ func (s *TaskSupervisor) describe() Node {
 		node := rec.node
 		children = append(children, Node{Kind: KindTask, PID: rec.pid.Id, State: node.State.String(), Task: &node})
 	}
-	return Node{Kind: KindTaskSupervisor, PID: s.ctx.Self().Id, State: "running", Draining: s.draining, Children: children}
+	node := Node{Kind: KindTaskSupervisor, PID: s.ctx.Self().Id, State: "running", Draining: s.draining, Children: children}
+	if s.limits.MaxTasks > 0 || len(s.limits.MaxPerName) > 0 {
+		node.Limits = &LimitsNode{Limits: s.limits, Active: s.counted, ActivePerName: maps.Clone(s.byName)}
+	}
+	return node
 }
 
 func (s *TaskSupervisor) sorted() []*taskRecord {

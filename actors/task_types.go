@@ -20,6 +20,15 @@ var (
 	ErrCancelled = errors.New("task cancelled")
 	// ErrTimeout is the failure of an attempt that outlived its timeout.
 	ErrTimeout = errors.New("task timed out")
+	// ErrHeartbeatMissed is the failure of an attempt that reported no
+	// progress within its heartbeat timeout.
+	ErrHeartbeatMissed = errors.New("task missed its heartbeat")
+	// ErrNotATask is a progress report from outside a task's function.
+	ErrNotATask = errors.New("not a task's context")
+	// ErrInvalidProgress is a progress fraction outside [0, 1].
+	ErrInvalidProgress = errors.New("invalid progress")
+	// ErrTooManyTasks refuses a task beyond a concurrency limit.
+	ErrTooManyTasks = errors.New("too many tasks")
 )
 
 // TaskID identifies a tracked task, unique for the life of the process.
@@ -45,6 +54,9 @@ type TaskSpec struct {
 	Run func(ctx context.Context) error
 	// Timeout bounds each attempt; zero means none.
 	Timeout time.Duration
+	// Heartbeat is how long the function may go without reporting progress
+	// before its attempt is cancelled as stuck; zero means no heartbeat.
+	Heartbeat time.Duration
 	// Grace is how long a cancelled attempt may take to return before it is
 	// abandoned.
 	Grace time.Duration
@@ -93,6 +105,7 @@ const (
 	StateCancelling                  // its context is cancelled, its function has not returned yet
 	StateAbandoned                   // it ignored cancellation; no longer counted as busy
 	StateStopping                    // it is over and its actor is stopping
+	StateStuck                       // it missed its heartbeat; its context is cancelled
 )
 
 // String returns the state's name as shown in the tree.
@@ -108,6 +121,8 @@ func (s TaskState) String() string {
 		return "abandoned"
 	case StateStopping:
 		return "stopping"
+	case StateStuck:
+		return "stuck"
 	default:
 		return "unknown"
 	}

@@ -29,7 +29,11 @@ type Node struct {
 	// Task is set on a task actor's node.
 	Task *TaskNode `json:"task,omitempty"`
 	// Draining is set on the task supervisor's node once it refuses new tasks.
-	Draining bool   `json:"draining,omitempty"`
+	Draining bool `json:"draining,omitempty"`
+	// Limits is set on the task supervisor's node when limits are configured.
+	Limits *LimitsNode `json:"limits,omitempty"`
+	// Panics counts recovered panics by where they happened; set on the root.
+	Panics   map[string]uint64 `json:"panics,omitempty"`
 	Children []Node `json:"children,omitempty"`
 }
 
@@ -68,4 +72,20 @@ type Progress struct {
 	// Note is free text, such as the current step.
 	Note string    `json:"note,omitempty"`
 	At   time.Time `json:"at"`
+}
+
+// Limits bounds how many tasks are counted as busy at once; zero values mean
+// no limit. A task beyond a limit is refused with ErrTooManyTasks.
+type Limits struct {
+	// MaxTasks bounds all tasks together.
+	MaxTasks int `json:"max_tasks,omitempty"`
+	// MaxPerName bounds the tasks of one name.
+	MaxPerName map[string]int `json:"max_per_name,omitempty"`
+}
+
+// LimitsNode shows the limits and how much of them is in use.
+type LimitsNode struct {
+	Limits
+	Active        int            `json:"active"`
+	ActivePerName map[string]int `json:"active_per_name,omitempty"`
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/agentvisor/agentvisor/actors"
@@ -88,6 +89,7 @@ func (s *Supervisor) SetPingFunc(fn PingFunc) error {
 type probe struct {
 	timeout time.Duration
 	running sync.WaitGroup // the probe goroutines; Shutdown waits for them
+	panics  atomic.Uint64  // calls that panicked
 
 	mu       sync.Mutex // guards inflight
 	inflight *probeCall
@@ -127,6 +129,7 @@ func (p *probe) invoke(call *probeCall, fn PingFunc) {
 	defer func() {
 		if r := recover(); r != nil {
 			call.err = fmt.Errorf("custom ping function panicked: %v\n%s", r, debug.Stack())
+			p.panics.Add(1)
 		}
 		p.mu.Lock()
 		p.inflight = nil

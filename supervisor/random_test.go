@@ -35,6 +35,13 @@ var fates = []fate{
 		return sup.Go("timeout", nil, func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() },
 			supervisor.WithTimeout(time.Millisecond))
 	}},
+	{"missed heartbeat", "failed", func(sup *supervisor.Supervisor, _ <-chan struct{}) (supervisor.TaskID, error) {
+		return sup.Go("missed heartbeat", nil, func(ctx context.Context) error {
+			supervisor.Progress(ctx, 0.1, "one beat, then silence")
+			<-ctx.Done()
+			return ctx.Err()
+		}, supervisor.WithHeartbeat(time.Millisecond))
+	}},
 	{"cancel", "cancelled", func(sup *supervisor.Supervisor, _ <-chan struct{}) (supervisor.TaskID, error) {
 		id, err := sup.Go("cancel", nil, func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() })
 		if err == nil && !sup.Cancel(id) {

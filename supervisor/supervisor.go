@@ -36,8 +36,12 @@ type (
 	StatusNode = actors.StatusNode
 	// TaskNode is what a task actor's node shows.
 	TaskNode = actors.TaskNode
-	// Progress is what a task reports of its own advance.
-	Progress = actors.Progress
+	// TaskProgress is what a task reports of its own advance (Progress).
+	TaskProgress = actors.Progress
+	// Limits bounds how many tasks run at once.
+	Limits = actors.Limits
+	// LimitsNode shows the limits in the tree, with how much is in use.
+	LimitsNode = actors.LimitsNode
 	// TaskState is where a live task is in its life.
 	TaskState = actors.TaskState
 )
@@ -63,6 +67,7 @@ const (
 	StateCancelling = actors.StateCancelling
 	StateAbandoned  = actors.StateAbandoned
 	StateStopping   = actors.StateStopping
+	StateStuck      = actors.StateStuck
 )
 
 // Errors the supervisor returns; match them with errors.Is.
@@ -79,6 +84,13 @@ var (
 	ErrCancelled = actors.ErrCancelled
 	// ErrTimeout is the failure of a task attempt that outlived its timeout.
 	ErrTimeout = actors.ErrTimeout
+	// ErrHeartbeatMissed is the failure of a task attempt that reported no
+	// progress within its heartbeat timeout (WithHeartbeat).
+	ErrHeartbeatMissed = actors.ErrHeartbeatMissed
+	// ErrTooManyTasks refuses a task beyond Config.Limits.
+	ErrTooManyTasks = actors.ErrTooManyTasks
+	// ErrNotATask is a Progress call with a context that is not a task's.
+	ErrNotATask = actors.ErrNotATask
 	// ErrTasksCut is returned by Shutdown when tasks were still running at
 	// its deadline and had to be cancelled.
 	ErrTasksCut = errors.New("tasks cut by shutdown")
@@ -100,6 +112,11 @@ type Config struct {
 	// RequestTimeout bounds the wait for an actor's answer in calls that take
 	// no context. Default 10s; actors answer in microseconds.
 	RequestTimeout time.Duration
+	// Limits bounds the tasks counted as busy at once, in all
+	// (Limits.MaxTasks) and per task name (Limits.MaxPerName); Go and
+	// AddAsyncTask beyond a limit are refused at once with ErrTooManyTasks.
+	// Abandoned tasks no longer count. The zero value sets no limit.
+	Limits Limits
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -119,6 +136,14 @@ func (c Config) withDefaults() (Config, error) {
 			*d.v = d.def
 		}
 	}
+	if c.Limits.MaxTasks < 0 {
+		return c, fmt.Errorf("config Limits.MaxTasks %d: %w", c.Limits.MaxTasks, ErrInvalidOption)
+	}
+	for name, n := range c.Limits.MaxPerName {
+		if n < 1 {
+			return c, fmt.Errorf("config Limits.MaxPerName[%q] %d: %w", name, n, ErrInvalidOption)
+		}
+	}
 	return c, nil
 }
 
@@ -134,6 +159,7 @@ type Supervisor struct {
 	// pingFunc is the custom ping function, nil if none.
 	pingFunc atomic.Pointer[pingSource]
 	probe    probe
+	panics   panicCounts
 
 	closing      atomic.Bool   // set when Shutdown begins: new tasks are refused
 	stopped      chan struct{} // closed once the actors are stopped
@@ -155,7 +181,7 @@ func New(cfg Config) (*Supervisor, error) {
 	}
 	s.probe.timeout = cfg.PingFuncTimeout
 	s.system = actor.NewActorSystem(actor.WithLoggerFactory(protoactorLogger(cfg.Logger)))
-	if s.cast, err = actors.Spawn(s.system, cfg.Logger); err != nil {
+	if s.cast, err = actors.Spawn(s.system, cfg.Limits, cfg.Logger); err != nil {
 		s.system.Shutdown()
 		return nil, fmt.Errorf("start supervisor: %w", err)
 	}

@@ -41,6 +41,34 @@ func WithCancelGrace(d time.Duration) TaskOption {
 	}
 }
 
+// WithHeartbeat makes the task's function report progress (Progress) at
+// least every d: an attempt silent for longer is stuck, its context is
+// cancelled, and when the function returns the attempt fails with
+// ErrHeartbeatMissed, so its restart policy decides between a restart and
+// the end of the task. A function that ignores the cancellation is abandoned
+// after its cancel grace.
+func WithHeartbeat(d time.Duration) TaskOption {
+	return func(spec *actors.TaskSpec) error {
+		if d <= 0 {
+			return fmt.Errorf("heartbeat %s: %w", d, ErrInvalidOption)
+		}
+		spec.Heartbeat = d
+		return nil
+	}
+}
+
+// Progress reports, from inside a task's function, the fraction of the work
+// done (in [0, 1]) and a note; ctx is the context the function was given.
+// Each report is also a heartbeat (WithHeartbeat). The tree shows the latest.
+// It returns ErrNotATask for any other context.
+func Progress(ctx context.Context, fraction float64, note string) error {
+	err := actors.ReportProgress(ctx, fraction, note)
+	if errors.Is(err, actors.ErrInvalidProgress) {
+		err = fmt.Errorf("%w: %w", ErrInvalidOption, err)
+	}
+	return err
+}
+
 // WithRestart restarts the task after a failure (a returned error, a panic,
 // a timeout) as p says. Without it a task is never restarted.
 // The option may be shared by many tasks and goroutines: the policy is
