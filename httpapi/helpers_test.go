@@ -22,8 +22,7 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m,
 		// protoactor's dead-letter throttle keeps a goroutine for its 1 s
 		// interval after a dead letter; it ends on its own.
-		goleak.IgnoreTopFunction("github.com/asynkron/protoactor-go/actor.NewThrottle.func1"),
-		goleak.IgnoreAnyFunction("github.com/asynkron/protoactor-go/actor.NewThrottle.func1"),
+		goleak.IgnoreAnyFunction("github.com/asynkron/protoactor-go/actor.NewDeadLetter.NewThrottle.func4.1"),
 	)
 }
 

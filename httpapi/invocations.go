@@ -12,6 +12,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/rs/zerolog"
+
+	"github.com/agentvisor/agentvisor/supervisor"
 )
 
 // utf8BOM is skipped before a payload, as Python's json.loads does.
@@ -98,18 +100,21 @@ func jsonProblem(b []byte) string {
 func (s *Server) invoke(ctx context.Context, req *Request) (result any, err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			err = recovered(ctx, v, "entrypoint panicked")
+			err = s.recovered(ctx, v, supervisor.PanicHandler)
 		}
 	}()
 	return s.cfg.Entrypoint(ctx, req)
 }
 
-// recovered logs a recovered panic with its stack and returns it as an error.
-func recovered(ctx context.Context, v any, msg string) error {
+// recovered logs a panic recovered in user code at source (one of the
+// supervisor's Panic… names) with its stack, counts it, and returns it as an
+// error.
+func (s *Server) recovered(ctx context.Context, v any, source string) error {
 	if v == http.ErrAbortHandler { // net/http aborts a response this way; let it
 		panic(v)
 	}
-	zerolog.Ctx(ctx).Error().Str("panic", fmt.Sprint(v)).Bytes("stack", debug.Stack()).Msg(msg)
+	s.sup.RecordPanic(source)
+	zerolog.Ctx(ctx).Error().Str("panic", fmt.Sprint(v)).Str("source", source).Bytes("stack", debug.Stack()).Msg("panic recovered")
 	return &PanicError{Value: v}
 }
 

@@ -10,6 +10,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/rs/zerolog"
 	"github.com/rs/zerolog/hlog"
+
+	"github.com/agentvisor/agentvisor/supervisor"
 )
 
 // middleware wraps the whole router, outermost first, so that 404s, 405s
@@ -22,7 +24,7 @@ import (
 //	limitBody        bodies over the limit are refused with 413
 func (s *Server) middleware(h http.Handler) http.Handler {
 	h = limitBody(s.cfg.MaxBodyBytes)(h)
-	h = recoverPanics(h)
+	h = s.recoverPanics(h)
 	h = requestContext(h)
 	h = hlog.AccessHandler(accessLog)(h)
 	return hlog.NewHandler(s.log)(h)
@@ -65,7 +67,7 @@ func accessLog(r *http.Request, status, size int, duration time.Duration) {
 
 // recoverPanics is the last line of defence: the entrypoint, streams and
 // WebSocket handlers recover their own panics with a better answer.
-func recoverPanics(next http.Handler) http.Handler {
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tw := &headerTracker{ResponseWriter: w}
 		defer func() {
@@ -76,6 +78,7 @@ func recoverPanics(next http.Handler) http.Handler {
 			if v == http.ErrAbortHandler { // net/http aborts a response this way; let it
 				panic(v)
 			}
+			s.sup.RecordPanic(supervisor.PanicHTTP)
 			hlog.FromRequest(r).Error().Str("panic", fmt.Sprint(v)).Bytes("stack", debug.Stack()).Msg("panic serving request")
 			if !tw.wroteHeader {
 				writeErrorBody(tw, http.StatusInternalServerError, errorBody{Error: "Internal Server Error"})

@@ -8,6 +8,8 @@ import (
 	"net/http"
 
 	"github.com/rs/zerolog"
+
+	"github.com/agentvisor/agentvisor/supervisor"
 )
 
 // Stream is an entrypoint result sent as Server-Sent Events: each value the
@@ -46,7 +48,7 @@ func (s *Server) writeStream(w http.ResponseWriter, r *http.Request, stream Stre
 	w.WriteHeader(http.StatusOK)
 	out := &eventWriter{ctx: r.Context(), w: w, rc: http.NewResponseController(w)}
 	_ = out.rc.Flush() // headers now; a client that left shows at the first event
-	err := pump(r.Context(), out, stream)
+	err := s.pump(r.Context(), out, stream)
 	if err == nil {
 		return
 	}
@@ -56,10 +58,10 @@ func (s *Server) writeStream(w http.ResponseWriter, r *http.Request, stream Stre
 
 // pump sends the stream's items until it ends, fails, panics or the client
 // leaves; it returns the failure, nil otherwise.
-func pump(ctx context.Context, out *eventWriter, stream Stream) (err error) {
+func (s *Server) pump(ctx context.Context, out *eventWriter, stream Stream) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			err = recovered(ctx, v, "stream panicked")
+			err = s.recovered(ctx, v, supervisor.PanicStream)
 		}
 	}()
 	for item, itemErr := range stream {

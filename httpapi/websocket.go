@@ -12,6 +12,8 @@ import (
 	"github.com/coder/websocket"
 	"github.com/rs/zerolog"
 	"github.com/rs/zerolog/hlog"
+
+	"github.com/agentvisor/agentvisor/supervisor"
 )
 
 // WebSocketHandler serves one WebSocket session on /ws. req carries the
@@ -73,7 +75,7 @@ func headerHasToken(h http.Header, name, token string) bool {
 func (s *Server) runWebSocket(ctx context.Context, conn *websocket.Conn, req *Request) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			err = recovered(ctx, v, "WebSocket handler panicked")
+			err = s.recovered(ctx, v, supervisor.PanicWebSocket)
 		}
 	}()
 	return s.cfg.WebSocket(ctx, conn, req)

@@ -12,6 +12,7 @@ const (
 	PanicHandler   = "handler"
 	PanicStream    = "stream"
 	PanicWebSocket = "websocket"
+	PanicHTTP      = "http" // the HTTP layer itself, outside user code
 )
 
 // panicCounts counts panics recovered outside the supervisor (HTTP handlers,
