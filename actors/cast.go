@@ -25,7 +25,9 @@ type Cast struct {
 	Running *sync.WaitGroup
 	// TaskPanics counts the task functions that panicked.
 	TaskPanics *atomic.Uint64
-	System  *actor.ActorSystem
+	System     *actor.ActorSystem
+	// dispatchers run the two actors' mailboxes; closed by Stop.
+	dispatchers []*pinnedDispatcher
 }
 
 // Spawn starts the status actor and the task supervisor in system.
@@ -34,12 +36,14 @@ func Spawn(system *actor.ActorSystem, limits Limits, log zerolog.Logger) (*Cast,
 	statusLog := log.With().Str("component", "status").Logger()
 	c.Status = NewStatusActor(statusLog)
 	var err error
-	if c.StatusPID, err = spawnTopLevel(system, "status", c.Status, statusLog); err != nil {
+	if c.StatusPID, err = c.spawnTopLevel("status", c.Status, statusLog); err != nil {
+		c.closeDispatchers()
 		return nil, err
 	}
 	tasksLog := log.With().Str("component", "tasks").Logger()
-	if c.TasksPID, err = spawnTopLevel(system, "tasks", NewTaskSupervisor(c.StatusPID, limits, c.Running, c.TaskPanics, tasksLog), tasksLog); err != nil {
+	if c.TasksPID, err = c.spawnTopLevel("tasks", NewTaskSupervisor(c.StatusPID, limits, c.Running, c.TaskPanics, tasksLog), tasksLog); err != nil {
 		_ = system.Root.StopFuture(c.StatusPID).Wait()
+		c.closeDispatchers()
 		return nil, err
 	}
 	return c, nil
@@ -54,7 +58,14 @@ func (c *Cast) Stop() error {
 	if err := c.System.Root.StopFuture(c.StatusPID).Wait(); err != nil {
 		return fmt.Errorf("stop status actor: %w", err)
 	}
+	c.closeDispatchers()
 	return nil
+}
+
+func (c *Cast) closeDispatchers() {
+	for _, d := range c.dispatchers {
+		d.Close()
+	}
 }
 
 // resumeOnFailure keeps a top-level actor and its state (and the task actors
@@ -62,11 +73,14 @@ func (c *Cast) Stop() error {
 // caused it is dropped and logged by logPanics.
 var resumeOnFailure = actor.NewOneForOneStrategy(0, 0, func(any) actor.Directive { return actor.ResumeDirective })
 
-// spawnTopLevel spawns a single instance under the resuming guardian.
-func spawnTopLevel(system *actor.ActorSystem, name string, a actor.Actor, log zerolog.Logger) (*actor.PID, error) {
-	props := actor.PropsFromProducer(func() actor.Actor { return a },
-		actor.WithGuardian(resumeOnFailure), actor.WithReceiverMiddleware(logPanics(log)))
-	pid, err := system.Root.SpawnNamed(props, name)
+// spawnTopLevel spawns a single instance under the resuming guardian, on a
+// goroutine of its own.
+func (c *Cast) spawnTopLevel(name string, a actor.Actor, log zerolog.Logger) (*actor.PID, error) {
+	d := newPinnedDispatcher()
+	c.dispatchers = append(c.dispatchers, d)
+	props := actor.PropsFromProducer(func() actor.Actor { return a }, actor.WithDispatcher(d),
+		actor.WithGuardian(resumeOnFailure), actor.WithReceiverMiddleware(logPanics(&log)))
+	pid, err := c.System.Root.SpawnNamed(props, name)
 	if err != nil {
 		return nil, fmt.Errorf("spawn %s actor: %w", name, err)
 	}
@@ -77,21 +91,24 @@ func spawnTopLevel(system *actor.ActorSystem, name string, a actor.Actor, log ze
 // which protoactor would otherwise drop silently, and panics on so that
 // supervision decides. A *TaskFailure is a task's reported failure, logged by
 // its supervisor with the task's own stack, and passes through.
-func logPanics(log zerolog.Logger) actor.ReceiverMiddleware {
+func logPanics(log *zerolog.Logger) actor.ReceiverMiddleware {
 	return func(next actor.ReceiverFunc) actor.ReceiverFunc {
 		return func(c actor.ReceiverContext, env *actor.MessageEnvelope) {
-			defer func() {
-				r := recover()
-				if r == nil {
-					return
-				}
-				if _, ok := r.(*TaskFailure); !ok {
-					log.Error().Str("actor", c.Self().Id).Str("message_type", fmt.Sprintf("%T", env.Message)).
-						Interface("panic", r).Str("stack", string(debug.Stack())).Msg("actor panicked")
-				}
-				panic(r)
-			}()
+			defer logPanic(log, c.Self(), env.Message)
 			next(c, env)
 		}
 	}
+}
+
+// logPanic, deferred, does logPanics' work for an actor without middleware.
+func logPanic(log *zerolog.Logger, self *actor.PID, msg any) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	if _, ok := r.(*TaskFailure); !ok {
+		log.Error().Str("actor", self.Id).Str("message_type", fmt.Sprintf("%T", msg)).
+			Interface("panic", r).Str("stack", string(debug.Stack())).Msg("actor panicked")
+	}
+	panic(r)
 }

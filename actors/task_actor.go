@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/rs/zerolog"
 )
 
 // errGoexit is the failure of a task function that called runtime.Goexit.
@@ -128,11 +129,15 @@ type taskActor struct {
 	taskCtx context.Context
 	// running counts attempt goroutines; the supervisor waits for it at shutdown.
 	running *sync.WaitGroup
+	log     *zerolog.Logger // the task supervisor's, for panics of Receive itself
 	cur     *attempt
 }
 
 // Receive handles one message.
+// Task actors have no receiver middleware, which would wrap every message in
+// an envelope: Receive logs its own panics.
 func (a *taskActor) Receive(c actor.Context) {
+	defer logPanic(a.log, c.Self(), c.Message())
 	switch m := c.Message().(type) {
 	case *actor.Started:
 		switch {

@@ -93,7 +93,6 @@ type TaskSupervisor struct {
 	byName   map[string]int // counted tasks per name, for names with a limit
 	byID     map[TaskID]*taskRecord
 	byPID    map[string]*taskRecord
-	childMW  actor.ReceiverMiddleware
 }
 
 // NewTaskSupervisor returns a task supervisor that reports to the status
@@ -109,7 +108,6 @@ func NewTaskSupervisor(status *actor.PID, limits Limits, running *sync.WaitGroup
 		byName:  make(map[string]int),
 		byID:    make(map[TaskID]*taskRecord),
 		byPID:   make(map[string]*taskRecord),
-		childMW: logPanics(log),
 	}
 }
 
@@ -142,7 +140,7 @@ func (s *TaskSupervisor) Receive(c actor.Context) {
 	case *attemptStuck:
 		if rec := s.byID[m.ID]; rec != nil && rec.node.State == StateRunning {
 			rec.node.State = StateStuck
-			s.taskLog(rec).Warn().Dur("heartbeat", rec.spec.Heartbeat).Msg("task missed its heartbeat; cancelling the attempt")
+			s.taskLog(rec, zerolog.WarnLevel).Dur("heartbeat", rec.spec.Heartbeat).Msg("task missed its heartbeat; cancelling the attempt")
 		}
 	case *taskProgressed:
 		if rec := s.byID[m.ID]; rec != nil {
@@ -182,8 +180,8 @@ func (s *TaskSupervisor) start(c actor.Context, m *StartTask) {
 	}
 	rec.node.Deadline = s.deadline(rec)
 	props := actor.PropsFromProducer(func() actor.Actor {
-		return &taskActor{id: id, spec: m.Spec, taskCtx: ctx, running: s.running}
-	}, actor.WithReceiverMiddleware(s.childMW))
+		return &taskActor{id: id, spec: m.Spec, taskCtx: ctx, running: s.running, log: &s.log}
+	})
 	pid, err := c.SpawnNamed(props, "task-"+id.String())
 	if err != nil {
 		cancel(err)
@@ -197,7 +195,7 @@ func (s *TaskSupervisor) start(c actor.Context, m *StartTask) {
 		Entry: TaskEntry{ID: id, Name: m.Spec.Name, Metadata: m.Spec.Metadata, Started: rec.node.Started},
 		Reply: m.Reply,
 	})
-	s.taskLog(rec).Debug().Msg("task started")
+	s.taskLog(rec, zerolog.DebugLevel).Msg("task started")
 }
 
 // admit refuses a new task while draining or beyond a limit.
@@ -251,7 +249,7 @@ func (s *TaskSupervisor) cancel(id TaskID, cause error, reply chan<- bool) {
 		return
 	}
 	rec.cancel(cause)
-	s.taskLog(rec).Info().AnErr("cause", cause).Msg("task cancelled")
+	s.taskLog(rec, zerolog.InfoLevel).AnErr("cause", cause).Msg("task cancelled")
 	switch {
 	case rec.node.State == StateBackingOff:
 		rec.backoff.Stop()
@@ -353,12 +351,11 @@ func (s *TaskSupervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Superviso
 	}
 	rec.node.LastError = err.Error()
 	rs.Fail()
-	log := s.taskLog(rec).With().Int("attempt", rec.node.Restarts+1).Logger()
 	delay, again := time.Duration(0), false
 	if rec.spec.Restart != nil && !s.draining && rec.ctx.Err() == nil {
 		delay, again = rec.spec.Restart.NextRestart(rs)
 	}
-	ev := log.Warn().Err(err)
+	ev := s.taskLog(rec, zerolog.WarnLevel).Int("attempt", rec.node.Restarts+1).Err(err)
 	if len(stack) > 0 {
 		ev = ev.Str("stack", string(stack))
 	}
@@ -386,7 +383,7 @@ func (s *TaskSupervisor) restart(rec *taskRecord) {
 	rec.node.Restarts++
 	rec.node.State = StateRunning
 	rec.node.Deadline = s.deadline(rec)
-	s.taskLog(rec).Info().Int("attempt", rec.node.Restarts+1).Str("reason", rec.node.LastError).Msg("task restarting")
+	s.taskLog(rec, zerolog.InfoLevel).Int("attempt", rec.node.Restarts+1).Str("reason", rec.node.LastError).Msg("task restarting")
 	s.sup.RestartChildren(rec.pid)
 }
 
@@ -413,25 +410,25 @@ func (s *TaskSupervisor) sorted() []*taskRecord {
 	return recs
 }
 
-func (s *TaskSupervisor) taskLog(rec *taskRecord) *zerolog.Logger {
-	l := s.log.With().Uint64("task_id", uint64(rec.node.ID)).Str("task_name", rec.node.Name).Logger()
-	return &l
+// taskLog starts a log event about rec at level; nil (a no-op) when the
+// level is off, so that the hot path builds nothing.
+func (s *TaskSupervisor) taskLog(rec *taskRecord, level zerolog.Level) *zerolog.Event {
+	return s.log.WithLevel(level).Uint64("task_id", uint64(rec.node.ID)).Str("task_name", rec.node.Name)
 }
 
 // logOutcome writes the one "task over" line of a task, at a level that
 // grows with how bad its end is.
 func (s *TaskSupervisor) logOutcome(rec *taskRecord) {
-	log := s.taskLog(rec)
 	var ev *zerolog.Event
 	switch rec.outcome {
 	case OutcomeSucceeded, OutcomeCompleted:
-		ev = log.Debug()
+		ev = s.taskLog(rec, zerolog.DebugLevel)
 	case OutcomeCancelled:
-		ev = log.Info()
+		ev = s.taskLog(rec, zerolog.InfoLevel)
 	case OutcomeFailed:
-		ev = log.Warn()
+		ev = s.taskLog(rec, zerolog.WarnLevel)
 	default:
-		ev = log.Error().Dur("grace", rec.spec.Grace).
+		ev = s.taskLog(rec, zerolog.ErrorLevel).Dur("grace", rec.spec.Grace).
 			Str("note", "its function ignored cancellation: it no longer counts as busy, but Go cannot stop its goroutine")
 	}
 	ev.Str("outcome", rec.outcome.String()).Int("restarts", rec.node.Restarts).

@@ -19,10 +19,17 @@ func benchSupervisor(b *testing.B) *supervisor.Supervisor {
 	return sup
 }
 
+// callers is how many goroutines per core call the API at once in the
+// parallel benchmarks: an agent's handlers call it concurrently, and each
+// call waits for an actor round trip, so a handful of callers cannot keep
+// two cores busy.
+const callers = 32
+
 // One AddAsyncTask+CompleteAsyncTask pair per op, from many goroutines.
 func BenchmarkAddCompletePair(b *testing.B) {
 	sup := benchSupervisor(b)
 	b.ReportAllocs()
+	b.SetParallelism(callers)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			if !sup.CompleteAsyncTask(sup.AddAsyncTask("bench", nil)) {
@@ -43,6 +50,7 @@ func BenchmarkGoEmptyToCompletion(b *testing.B) {
 	sup := benchSupervisor(b)
 	empty := func(context.Context) error { return nil }
 	b.ReportAllocs()
+	b.SetParallelism(callers)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			if _, err := sup.Go("bench", nil, empty); err != nil {

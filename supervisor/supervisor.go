@@ -110,7 +110,8 @@ type Config struct {
 	// it with WithCancelGrace. Default 2s.
 	CancelGrace time.Duration
 	// RequestTimeout bounds the wait for an actor's answer in calls that take
-	// no context. Default 10s; actors answer in microseconds.
+	// no context (they wait between it and twice it). Default 10s; actors
+	// answer in microseconds.
 	RequestTimeout time.Duration
 	// Limits bounds the tasks counted as busy at once, in all
 	// (Limits.MaxTasks) and per task name (Limits.MaxPerName); Go and
@@ -160,6 +161,7 @@ type Supervisor struct {
 	pingFunc atomic.Pointer[pingSource]
 	probe    probe
 	panics   panicCounts
+	bound    bound // the deadline of calls without a context
 
 	closing      atomic.Bool   // set when Shutdown begins: new tasks are refused
 	stopped      chan struct{} // closed once the actors are stopped
@@ -180,6 +182,7 @@ func New(cfg Config) (*Supervisor, error) {
 		stopped: make(chan struct{}),
 	}
 	s.probe.timeout = cfg.PingFuncTimeout
+	s.bound.period = cfg.RequestTimeout
 	s.system = actor.NewActorSystem(actor.WithLoggerFactory(protoactorLogger(cfg.Logger)))
 	if s.cast, err = actors.Spawn(s.system, cfg.Limits, cfg.Logger); err != nil {
 		s.system.Shutdown()
@@ -205,15 +208,14 @@ func ask[T any](ctx context.Context, s *Supervisor, pid *actor.PID, msg any, rep
 	return await(ctx, s, pid, msg, reply, nil)
 }
 
-// call is ask for methods that take no context: it waits at most
-// Config.RequestTimeout, long enough for any live actor to answer.
+// call is ask for methods that take no context: it waits at least
+// Config.RequestTimeout and at most twice that, long enough for any live
+// actor to answer.
 func call[T any](s *Supervisor, pid *actor.PID, msg any, reply <-chan T) (T, error) {
-	t := time.NewTimer(s.cfg.RequestTimeout)
-	defer t.Stop()
-	return await(context.Background(), s, pid, msg, reply, t.C)
+	return await(context.Background(), s, pid, msg, reply, s.bound.deadline())
 }
 
-func await[T any](ctx context.Context, s *Supervisor, pid *actor.PID, msg any, reply <-chan T, bound <-chan time.Time) (T, error) {
+func await[T any](ctx context.Context, s *Supervisor, pid *actor.PID, msg any, reply <-chan T, bound <-chan struct{}) (T, error) {
 	var zero T
 	select {
 	case <-s.stopped:
@@ -264,6 +266,7 @@ func (s *Supervisor) shutdown(ctx context.Context) error {
 	}
 	s.system.Shutdown()
 	close(s.stopped)
+	s.bound.stop()
 	s.waitGoroutines()
 	return err
 }
