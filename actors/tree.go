@@ -34,7 +34,7 @@ type Node struct {
 	Limits *LimitsNode `json:"limits,omitempty"`
 	// Panics counts recovered panics by where they happened; set on the root.
 	Panics   map[string]uint64 `json:"panics,omitempty"`
-	Children []Node `json:"children,omitempty"`
+	Children []Node            `json:"children,omitempty"`
 }
 
 // StatusNode is what the status actor shows of itself.
