@@ -26,8 +26,8 @@ type Cast struct {
 	// TaskPanics counts the task functions that panicked.
 	TaskPanics *atomic.Uint64
 	System     *actor.ActorSystem
-	// dispatchers run the two actors' mailboxes; closed by Stop.
-	dispatchers []*pinnedDispatcher
+	// dispatchers run the actors' mailboxes; closed by Stop.
+	dispatchers []*poolDispatcher
 }
 
 // Spawn starts the status actor and the task supervisor in system.
@@ -41,7 +41,9 @@ func Spawn(system *actor.ActorSystem, limits Limits, log zerolog.Logger) (*Cast,
 		return nil, err
 	}
 	tasksLog := log.With().Str("component", "tasks").Logger()
-	if c.TasksPID, err = c.spawnTopLevel("tasks", NewTaskSupervisor(c.StatusPID, limits, c.Running, c.TaskPanics, tasksLog), tasksLog); err != nil {
+	tasks := newTaskDispatcher()
+	c.dispatchers = append(c.dispatchers, tasks)
+	if c.TasksPID, err = c.spawnTopLevel("tasks", NewTaskSupervisor(c.StatusPID, limits, tasks, c.Running, c.TaskPanics, tasksLog), tasksLog); err != nil {
 		_ = system.Root.StopFuture(c.StatusPID).Wait()
 		c.closeDispatchers()
 		return nil, err
@@ -76,7 +78,7 @@ var resumeOnFailure = actor.NewOneForOneStrategy(0, 0, func(any) actor.Directive
 // spawnTopLevel spawns a single instance under the resuming guardian, on a
 // goroutine of its own.
 func (c *Cast) spawnTopLevel(name string, a actor.Actor, log zerolog.Logger) (*actor.PID, error) {
-	d := newPinnedDispatcher()
+	d := newPoolDispatcher(1, 1)
 	c.dispatchers = append(c.dispatchers, d)
 	props := actor.PropsFromProducer(func() actor.Actor { return a }, actor.WithDispatcher(d),
 		actor.WithGuardian(resumeOnFailure), actor.WithReceiverMiddleware(logPanics(&log)))

@@ -1,46 +1,63 @@
 package actors
 
-import "sync"
+import (
+	"runtime"
+	"sync"
+)
 
 // throughput is how many messages a mailbox run handles before it yields,
 // protoactor's default.
 const throughput = 300
 
-// pinnedDispatcher runs one actor's mailbox on a goroutine of its own that
-// lives as long as the actor. protoactor's default dispatcher starts a new
-// goroutine each time the mailbox wakes up, and on the hot actors that fresh
-// goroutine spent a third of the CPU growing its stack.
+// poolDispatcher runs mailboxes on a few goroutines that live as long as
+// the cast. protoactor's default dispatcher starts a new goroutine each time
+// a mailbox wakes up, and those fresh goroutines spent a fifth to a third of
+// the CPU growing their stacks.
 //
-// A mailbox schedules itself only when it goes from idle to running, so at
-// most one run waits while another finishes: a buffer of one never blocks.
-type pinnedDispatcher struct {
-	work chan func() // drained by loop
+// A mailbox schedules itself only when it goes from idle to running, so a
+// mailbox never runs twice at once, whatever the number of workers. Schedule
+// never blocks: when the queue is full (or the pool is closed) the run gets
+// a goroutine of its own, as protoactor would give it. Only actors whose
+// Receive never blocks may use a pool.
+type poolDispatcher struct {
+	work chan func() // drained by the workers
 	stop chan struct{}
-	done chan struct{}
+	wg   sync.WaitGroup
 	once sync.Once
 }
 
-func newPinnedDispatcher() *pinnedDispatcher {
-	d := &pinnedDispatcher{work: make(chan func(), 1), stop: make(chan struct{}), done: make(chan struct{})}
-	go d.loop()
+// newPoolDispatcher starts workers goroutines with a queue of queue runs.
+func newPoolDispatcher(workers, queue int) *poolDispatcher {
+	d := &poolDispatcher{work: make(chan func(), queue), stop: make(chan struct{})}
+	for range workers {
+		d.wg.Go(d.loop)
+	}
 	return d
 }
 
-// Schedule runs fn on the dispatcher's goroutine; after Close (a message
-// racing the actor's stop), on a goroutine of its own, as protoactor would.
-func (d *pinnedDispatcher) Schedule(fn func()) {
+// newTaskDispatcher is the pool shared by all task actors: one worker per
+// core.
+func newTaskDispatcher() *poolDispatcher { return newPoolDispatcher(runtime.GOMAXPROCS(0), 4096) }
+
+// Schedule runs fn on a worker, or on a new goroutine if none can take it.
+func (d *poolDispatcher) Schedule(fn func()) {
+	select {
+	case <-d.stop:
+		go fn()
+		return
+	default:
+	}
 	select {
 	case d.work <- fn:
-	case <-d.stop:
+	default:
 		go fn()
 	}
 }
 
 // Throughput is the number of messages handled per mailbox run.
-func (d *pinnedDispatcher) Throughput() int { return throughput }
+func (d *poolDispatcher) Throughput() int { return throughput }
 
-func (d *pinnedDispatcher) loop() {
-	defer close(d.done)
+func (d *poolDispatcher) loop() {
 	for {
 		select {
 		case fn := <-d.work:
@@ -58,9 +75,9 @@ func (d *pinnedDispatcher) loop() {
 	}
 }
 
-// Close stops the goroutine once the run in progress and one waiting are
-// done, and waits for it. Safe to call twice.
-func (d *pinnedDispatcher) Close() {
+// Close stops the workers once the queued runs are done, and waits for
+// them. Safe to call twice.
+func (d *poolDispatcher) Close() {
 	d.once.Do(func() { close(d.stop) })
-	<-d.done
+	d.wg.Wait()
 }

@@ -79,7 +79,8 @@ type TaskSupervisor struct {
 	status  *actor.PID
 	running *sync.WaitGroup
 	limits  Limits
-	panics  *atomic.Uint64 // task functions that panicked; read by anyone
+	tasks   actor.Dispatcher // runs the task actors' mailboxes
+	panics  *atomic.Uint64   // task functions that panicked; read by anyone
 	log     zerolog.Logger
 
 	// The fields below are owned by Receive (HandleFailure runs on the same
@@ -96,11 +97,13 @@ type TaskSupervisor struct {
 }
 
 // NewTaskSupervisor returns a task supervisor that reports to the status
-// actor at status and refuses tasks beyond limits; running counts the
-// goroutines of all attempts, panics the task functions that panicked.
-func NewTaskSupervisor(status *actor.PID, limits Limits, running *sync.WaitGroup, panics *atomic.Uint64, log zerolog.Logger) *TaskSupervisor {
+// actor at status, refuses tasks beyond limits and runs the task actors'
+// mailboxes on tasks; running counts the goroutines of all attempts, panics
+// the task functions that panicked.
+func NewTaskSupervisor(status *actor.PID, limits Limits, tasks actor.Dispatcher, running *sync.WaitGroup, panics *atomic.Uint64, log zerolog.Logger) *TaskSupervisor {
 	return &TaskSupervisor{
 		status:  status,
+		tasks:   tasks,
 		running: running,
 		limits:  limits,
 		panics:  panics,
@@ -181,7 +184,7 @@ func (s *TaskSupervisor) start(c actor.Context, m *StartTask) {
 	rec.node.Deadline = s.deadline(rec)
 	props := actor.PropsFromProducer(func() actor.Actor {
 		return &taskActor{id: id, spec: m.Spec, taskCtx: ctx, running: s.running, log: &s.log}
-	})
+	}, actor.WithDispatcher(s.tasks))
 	pid, err := c.SpawnNamed(props, "task-"+id.String())
 	if err != nil {
 		cancel(err)
