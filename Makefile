@@ -3,8 +3,9 @@ GO        ?= go
 ADDR      ?= 0.0.0.0:8080
 FUZZTIME  ?= 10s
 BENCHTIME ?= 1s
+AGENTBENCH_FLAGS ?=
 
-.PHONY: build test vet bench run fuzz ci
+.PHONY: build test vet bench run fuzz soak ci
 
 build:
 	$(GO) build ./...
@@ -18,13 +19,25 @@ vet:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
 
-## bench: the Go benchmarks, with allocations.
+## bench: the Go benchmarks, with allocations, then the HTTP load and
+## in-process figures of cmd/agentbench against issue 6's targets (about
+## 2 min; AGENTBENCH_FLAGS=-quick for a short run). Installs wrk with
+## apt-get when it is missing; see docs/benchmarks.md.
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) ./...
+	@command -v wrk >/dev/null 2>&1 || { \
+	  sudo=; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  echo "installing wrk"; $$sudo apt-get update -qq && $$sudo apt-get install -y -qq wrk; }
+	$(GO) run ./cmd/agentbench $(AGENTBENCH_FLAGS)
 
 ## run: the seed agent on $(ADDR).
 run:
 	$(GO) run ./cmd/agent -addr $(ADDR)
+
+## soak: SOAKTIME of load on the kitchensink agent on 127.0.0.1 (not in CI).
+SOAKTIME ?= 60s
+soak:
+	$(GO) run ./cmd/agentsoak -duration $(SOAKTIME)
 
 ## fuzz: a short run of every fuzz target (FUZZTIME each).
 fuzz:

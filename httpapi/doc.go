@@ -43,6 +43,13 @@
 // *HTTPError (Error, Errorf). The statuses the server itself answers (400,
 // 404, 405, 413, 426, 500, 503) are listed in docs/http-api.md.
 //
+// Debug mode (Config.Debug) answers the contract's "_agent_core_app_action"
+// payloads and serves the live actor tree: GET /debug/ is a page that
+// draws it and refreshes every second, GET /debug/actors and /debug/tasks
+// its JSON (a page of 100 tasks by default), POST /debug/tasks/{id}/cancel
+// cancels a task. Off, every /debug/ path is a 404. It is for development:
+// anyone who reaches the port can cancel every task.
+//
 // Every request goes through middleware that reads or makes its request id,
 // logs it through hlog (/ping at debug level only), turns a panic into a
 // 500 and limits the body size (Config.MaxBodyBytes, 100 MB by default).

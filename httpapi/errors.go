@@ -38,6 +38,19 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrMethodNotAllowed is a known path with a method it does not take.
 	ErrMethodNotAllowed = errors.New("method not allowed")
+	// ErrInvalidQuery is a debug request whose query parameters are out of
+	// range (limit, offset).
+	ErrInvalidQuery = errors.New("invalid query")
+	// ErrInvalidTaskID is a debug request whose task id is not a task id.
+	ErrInvalidTaskID = errors.New("invalid task id")
+	// ErrTaskNotFound is a debug request for a task that is not live.
+	ErrTaskNotFound = errors.New("task not found")
+	// ErrTaskNotCancellable is a cancel of a live task that is already
+	// cancelling, abandoned or stopping.
+	ErrTaskNotCancellable = errors.New("task not cancellable")
+	// ErrCrossOrigin refuses a debug command sent by a page of another
+	// origin: a web page must not be able to cancel an agent's tasks.
+	ErrCrossOrigin = errors.New("cross-origin request refused")
 )
 
 // errorTable decides the status and the public message of every error the
@@ -60,6 +73,11 @@ var errorTable = []struct {
 	{ErrNoEntrypoint, http.StatusInternalServerError, "No entrypoint defined"},
 	{ErrDraining, http.StatusServiceUnavailable, "Agent is shutting down: no new invocations"},
 	{supervisor.ErrShuttingDown, http.StatusServiceUnavailable, ""},
+	{ErrInvalidQuery, http.StatusBadRequest, "Invalid query"},
+	{ErrInvalidTaskID, http.StatusBadRequest, "Invalid task id"},
+	{ErrTaskNotFound, http.StatusNotFound, "Task not found"},
+	{ErrTaskNotCancellable, http.StatusConflict, "Task not cancellable"},
+	{ErrCrossOrigin, http.StatusForbidden, "Cross-origin request refused"},
 }
 
 // HTTPError is an error that chooses the HTTP status of its answer. An

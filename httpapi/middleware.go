@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -51,18 +52,25 @@ func requestContext(next http.Handler) http.Handler {
 
 // accessLog writes the request line. /ping is polled every two seconds for
 // a session's whole life, so it is logged at debug level only; status
-// changes are logged by the supervisor.
+// changes are logged by the supervisor. So are the debug page's and `agent
+// tree -watch`'s reads, once a second each.
 func accessLog(r *http.Request, status, size int, duration time.Duration) {
 	l := hlog.FromRequest(r)
 	ev := l.Info()
 	switch {
-	case r.URL.Path == "/ping":
+	case r.URL.Path == "/ping", isDebugRead(r, status):
 		ev = l.Debug()
 	case status >= http.StatusInternalServerError:
 		ev = l.Error()
 	}
 	ev.Str("method", r.Method).Str("path", r.URL.Path).Int("status", status).
 		Int("size", size).Dur("duration", duration).Msg("request")
+}
+
+// isDebugRead is a successful GET of a debug endpoint. A 404 there (debug
+// mode off) is logged like any unknown path.
+func isDebugRead(r *http.Request, status int) bool {
+	return r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/debug/") && status < http.StatusBadRequest
 }
 
 // recoverPanics is the last line of defence: the entrypoint, streams and

@@ -44,7 +44,10 @@ type Config struct {
 	// that send no Origin header (the platform, SDKs) are always allowed.
 	WebSocketOrigins []string
 	// Debug turns on debug mode: the "_agent_core_app_action" actions of the
-	// contract. Off by default.
+	// contract and the actor-tree endpoints under /debug/ (a JSON tree, a
+	// task list, a cancel command and a live web page). Off by default: New
+	// logs a warning when it is on, since anyone who reaches the port can
+	// then see and cancel every task.
 	Debug bool
 	// MaxBodyBytes limits request bodies; larger ones are answered 413.
 	// Default DefaultMaxBodyBytes.
@@ -94,6 +97,7 @@ func New(cfg Config) (*Server, error) {
 		sup: cfg.Supervisor,
 	}
 	s.sessions.init()
+	s.warnDebug()
 	s.handler = s.middleware(s.router())
 	s.http = &http.Server{
 		Handler:           s,
@@ -115,7 +119,9 @@ func (s *Server) router() *mux.Router {
 	route("/ping", s.servePing, http.MethodGet, http.MethodHead)
 	route("/invocations", s.serveInvocation, http.MethodPost)
 	route("/ws", s.serveWebSocket, http.MethodGet)
-	// The actor-tree debug endpoints will be routed here when s.cfg.Debug is set.
+	if s.cfg.Debug {
+		s.debugRoutes(r)
+	}
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, ErrNotFound)
 	})

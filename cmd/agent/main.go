@@ -13,7 +13,8 @@
 // an environment fallback (the flag wins):
 //
 //	-addr           listen address, default 0.0.0.0:8080 (PORT sets the port)
-//	-debug          the contract's debug actions (AGENT_DEBUG=1)
+//	-debug          debug mode (AGENT_DEBUG=1): the contract's debug actions,
+//	                the /debug/ endpoints and the live actor tree page
 //	-log-level      trace, debug, info, warn or error (AGENT_LOG_LEVEL), default info
 //	-log-format     json or console (AGENT_LOG_FORMAT), default json
 //	-drain-timeout  how long SIGTERM waits for tasks (AGENT_DRAIN_TIMEOUT), default 10s
@@ -21,6 +22,14 @@
 // On SIGTERM or SIGINT it refuses new invocations with 503, waits for the
 // tasks up to the drain timeout, cancels and logs the ones left, stops the
 // HTTP server and exits 0.
+//
+// `agent tree` prints the live actor tree of a running agent in debug mode,
+// one line per actor, as pstree does:
+//
+//	agent tree [-addr http://127.0.0.1:8080] [-watch [-interval 1s]] [-json] [-limit n] [-offset n]
+//
+// -watch redraws it every second until Ctrl-C; -json prints the agent's
+// JSON (GET /debug/actors) as it is.
 package main
 
 import (

@@ -20,8 +20,12 @@ import (
 const httpStopTimeout = 5 * time.Second
 
 // run serves the seed agent until ctx is done (a signal, in main), then
-// drains and stops. It returns nil after a clean stop, and for -h.
+// drains and stops; `agent tree ...` prints the actor tree of a running
+// agent instead. It returns nil after a clean stop, and for -h.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "tree" {
+		return runTree(ctx, args[1:], stdout)
+	}
 	cfg, err := parseConfig(args, getenv, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/agentvisor/agentvisor/supervisor"
+)
+
+// ErrInexact is a status that does not match the tasks: busy with nothing
+// tracked, or the wrong count.
+var ErrInexact = errors.New("status not exact")
+
+// rate is a number of operations done in some time, and whether the
+// status was exact afterwards.
+type rate struct {
+	ops      int
+	elapsed  time.Duration
+	exactErr error // nil when the agent was Healthy with no task counted
+}
+
+func (r rate) perSecond() float64 {
+	if r.elapsed <= 0 {
+		return 0
+	}
+	return float64(r.ops) / r.elapsed.Seconds()
+}
+
+// inProcess is what the in-process figures measured.
+type inProcess struct {
+	pairs rate      // AddAsyncTask+CompleteAsyncTask pairs
+	gos   rate      // Go tasks of an empty function, run to completion
+	heap  []heapUse // one per tracked-task count
+}
+
+// heapUse is the live heap that n tracked idle tasks cost.
+type heapUse struct {
+	tasks    int
+	bytes    uint64        // HeapAlloc after a GC, above the baseline
+	elapsed  time.Duration // to add them all
+	worksErr error         // nil when they were all counted, then all completed
+}
+
+func (h heapUse) perTask() float64 { return float64(h.bytes) / float64(h.tasks) }
+
+// measureInProcess runs the in-process figures, each on a fresh supervisor.
+func measureInProcess(ctx context.Context, cfg config) (inProcess, error) {
+	var res inProcess
+	var err error
+	if res.pairs, err = measurePairs(cfg); err != nil {
+		return res, fmt.Errorf("pairs: %w", err)
+	}
+	if res.gos, err = measureGo(ctx, cfg); err != nil {
+		return res, fmt.Errorf("go tasks: %w", err)
+	}
+	for _, n := range cfg.heapTasks {
+		h, err := measureHeap(cfg, n)
+		if err != nil {
+			return res, fmt.Errorf("heap at %d tasks: %w", n, err)
+		}
+		res.heap = append(res.heap, h)
+	}
+	return res, nil
+}
+
+// newQuietSupervisor is a supervisor that logs nothing: the in-process
+// figures measure the actors, not the logger.
+func newQuietSupervisor() (*supervisor.Supervisor, error) {
+	return supervisor.New(supervisor.Config{Logger: zerolog.Nop()})
+}
+
+// measurePairs times cfg.ops AddAsyncTask+CompleteAsyncTask pairs from
+// cfg.callers goroutines, then checks that the status is exact.
+func measurePairs(cfg config) (rate, error) {
+	sup, err := newQuietSupervisor()
+	if err != nil {
+		return rate{}, err
+	}
+	start := time.Now()
+	err = parallel(cfg.callers, cfg.ops, func(int) error {
+		if !sup.CompleteAsyncTask(sup.AddAsyncTask("bench", nil)) {
+			return fmt.Errorf("CompleteAsyncTask answered false: %w", ErrInexact)
+		}
+		return nil
+	})
+	r := rate{ops: cfg.ops, elapsed: time.Since(start), exactErr: checkIdle(sup)}
+	return r, errors.Join(err, shutdownSupervisor(sup))
+}
+
+// measureGo times cfg.ops Go tasks of an empty function, from cfg.callers
+// goroutines, until the last one has ended.
+func measureGo(ctx context.Context, cfg config) (rate, error) {
+	sup, err := newQuietSupervisor()
+	if err != nil {
+		return rate{}, err
+	}
+	empty := func(context.Context) error { return nil }
+	start := time.Now()
+	err = parallel(cfg.callers, cfg.ops, func(int) error {
+		_, err := sup.Go("bench", nil, empty)
+		return err
+	})
+	if err == nil {
+		err = sup.WaitIdle(ctx)
+	}
+	r := rate{ops: cfg.ops, elapsed: time.Since(start), exactErr: checkIdle(sup)}
+	return r, errors.Join(err, shutdownSupervisor(sup))
+}
+
+// measureHeap tracks n idle tasks and weighs the live heap they hold; then
+// it checks that all n are counted and that completing them all makes the
+// agent Healthy again.
+func measureHeap(cfg config, n int) (heapUse, error) {
+	sup, err := newQuietSupervisor()
+	if err != nil {
+		return heapUse{}, err
+	}
+	ids := make([]supervisor.TaskID, n) // allocated before the baseline: the caller's, not the agent's
+	before := liveHeap()
+	start := time.Now()
+	err = parallel(cfg.callers, n, func(i int) error {
+		ids[i] = sup.AddAsyncTask("idle", nil)
+		return nil
+	})
+	h := heapUse{tasks: n, elapsed: time.Since(start)}
+	after := liveHeap()
+	if after > before {
+		h.bytes = after - before
+	}
+	if err == nil {
+		h.worksErr = checkTracked(sup, ids)
+	}
+	return h, errors.Join(err, shutdownSupervisor(sup))
+}
+
+// liveHeap is the heap still reachable after a full collection.
+func liveHeap() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// checkTracked checks that every id is a task counted as busy, then
+// completes them all and checks that the agent is idle.
+func checkTracked(sup *supervisor.Supervisor, ids []supervisor.TaskID) error {
+	if st := sup.PingStatus().Status; st != supervisor.HealthyBusy {
+		return fmt.Errorf("status %s with %d tasks tracked: %w", st, len(ids), ErrInexact)
+	}
+	if got := sup.AsyncTaskInfo().ActiveCount; got != len(ids) {
+		return fmt.Errorf("%d tasks counted, %d tracked: %w", got, len(ids), ErrInexact)
+	}
+	if err := completeAll(sup, ids, 64); err != nil {
+		return err
+	}
+	return checkIdle(sup)
+}
+
+// completeAll completes hand-tracked tasks from callers goroutines.
+func completeAll(sup *supervisor.Supervisor, ids []supervisor.TaskID, callers int) error {
+	return parallel(callers, len(ids), func(i int) error {
+		if !sup.CompleteAsyncTask(ids[i]) {
+			return fmt.Errorf("CompleteAsyncTask(%d) answered false: %w", ids[i], ErrInexact)
+		}
+		return nil
+	})
+}
+
+// checkIdle checks that the agent is Healthy and counts no task.
+func checkIdle(sup *supervisor.Supervisor) error {
+	st := sup.PingStatus().Status
+	n := sup.AsyncTaskInfo().ActiveCount
+	if st != supervisor.Healthy || n != 0 {
+		return fmt.Errorf("status %s with %d tasks counted, want Healthy with 0: %w", st, n, ErrInexact)
+	}
+	return nil
+}
+
+// parallel calls op(i) for every i in [0, n) from workers goroutines and
+// waits for them all. A worker stops at its first error; the errors are
+// joined.
+func parallel(workers, n int, op func(i int) error) error {
+	workers = max(1, min(workers, n))
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < n; i += workers {
+				if err := op(i); err != nil {
+					errs[w] = err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}

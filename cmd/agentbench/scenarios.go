@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/agentvisor/agentvisor/supervisor"
+)
+
+// scenario is one HTTP server under the same wrk load.
+type scenario struct {
+	id    string // "1", "1b", "2"...: the issue's numbering, 1b being the POST ceiling
+	name  string
+	path  string
+	post  bool   // POST a small JSON payload instead of a GET
+	want  string // a piece of the answer that proves the scenario is what it claims
+	start func(config) (running, error)
+}
+
+// running is a scenario's system under load; stop stops all of it, and
+// returns the task starts of a churning agent.
+type running struct {
+	srv  *server
+	stop func() (*rate, error)
+}
+
+// result is one scenario's figures.
+type result struct {
+	scenario
+	load  wrkResult
+	tasks *rate // the churn achieved during the load, nil without churn
+}
+
+// scenarios are the scenarios to run: all of them, or those -scenarios
+// names, with the ceiling (1) always first.
+func scenarios(cfg config) []scenario {
+	var picked []scenario
+	for _, sc := range allScenarios(cfg) {
+		if sc.id == "1" || len(cfg.scenarios) == 0 || slices.Contains(cfg.scenarios, sc.id) {
+			picked = append(picked, sc)
+		}
+	}
+	return picked
+}
+
+func allScenarios(cfg config) []scenario {
+	return []scenario{
+		{id: "1", name: "bare net/http GET /ping (the ceiling)", path: "/ping", want: `"Healthy"`, start: bare(barePing)},
+		{id: "2", name: "agent /ping, idle", path: "/ping", want: `"Healthy"`, start: idleAgent},
+		{id: "3", name: fmt.Sprintf("agent /ping, %s tasks tracked", grouped(cfg.tracked)), path: "/ping", want: `"HealthyBusy"`, start: trackedAgent},
+		{id: "4", name: "agent /ping, tasks churning", path: "/ping", want: `"status"`, start: churningAgent},
+		{id: "1b", name: "bare net/http POST, body read", path: "/invocations", post: true, want: `{"ok": true}`, start: bare(bareInvoke)},
+		{id: "5", name: "agent POST /invocations, trivial entrypoint", path: "/invocations", post: true, want: `{"ok": true}`, start: idleAgent},
+	}
+}
+
+func bare(h http.HandlerFunc) func(config) (running, error) {
+	return func(config) (running, error) {
+		srv, err := serveBare(h)
+		if err != nil {
+			return running{}, err
+		}
+		return running{srv: srv, stop: func() (*rate, error) { return nil, srv.close() }}, nil
+	}
+}
+
+func idleAgent(config) (running, error) {
+	a, err := startAgent()
+	if err != nil {
+		return running{}, err
+	}
+	return running{srv: a.server, stop: func() (*rate, error) { return nil, a.stop() }}, nil
+}
+
+// trackedAgent tracks cfg.tracked idle tasks; stopping completes them all
+// and checks that the agent is idle again.
+func trackedAgent(cfg config) (running, error) {
+	a, err := startAgent()
+	if err != nil {
+		return running{}, err
+	}
+	ids := make([]supervisor.TaskID, cfg.tracked)
+	err = parallel(cfg.callers, cfg.tracked, func(i int) error {
+		ids[i] = a.sup.AddAsyncTask("tracked", nil)
+		return nil
+	})
+	stop := func() (*rate, error) {
+		err := completeAll(a.sup, ids, cfg.callers)
+		if err == nil {
+			err = checkIdle(a.sup)
+		}
+		return nil, errors.Join(err, a.stop())
+	}
+	if err != nil {
+		_, stopErr := stop()
+		return running{}, errors.Join(err, stopErr)
+	}
+	return running{srv: a.server, stop: stop}, nil
+}
+
+// churningAgent starts and ends tasks for as long as the load runs.
+func churningAgent(cfg config) (running, error) {
+	a, err := startAgent()
+	if err != nil {
+		return running{}, err
+	}
+	c := startChurn(a.sup, cfg.churners)
+	stop := func() (*rate, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+		defer cancel()
+		r, err := c.stop(ctx)
+		return &r, errors.Join(err, a.stop())
+	}
+	return running{srv: a.server, stop: stop}, nil
+}
+
+// runHTTP runs every scenario in turn, cfg.rounds times, telling progress
+// on w. Rounds interleave the scenarios, so that a burst of noise from the
+// rest of the machine hits one run of each rather than all runs of one;
+// each scenario's figures are the medians of its rounds.
+func runHTTP(ctx context.Context, cfg config, gen *loadGen, progress io.Writer) ([]result, error) {
+	all := scenarios(cfg)
+	rounds := make([][]result, len(all))
+	for round := 1; round <= cfg.rounds; round++ {
+		for i, sc := range all {
+			r, err := runScenario(ctx, cfg, gen, sc)
+			if err != nil {
+				return nil, fmt.Errorf("scenario (%s) %s: %w", sc.id, sc.name, err)
+			}
+			fmt.Fprintf(progress, "agentbench: round %d/%d (%s) %-45s %9s req/s  p50 %-8s p99 %s\n",
+				round, cfg.rounds, sc.id, sc.name, grouped(int(r.load.RPS)), r.load.P50, r.load.P99)
+			rounds[i] = append(rounds[i], r)
+		}
+	}
+	results := make([]result, len(all))
+	for i := range all {
+		results[i] = medianOf(rounds[i])
+	}
+	return results, nil
+}
+
+// medianOf takes each figure's median over the rounds (the upper one for
+// an even count) and adds up the task churn.
+func medianOf(rounds []result) result {
+	res := rounds[0]
+	res.load.RPS = median(rounds, func(r result) float64 { return r.load.RPS })
+	res.load.P50 = time.Duration(median(rounds, func(r result) float64 { return float64(r.load.P50) }))
+	res.load.P99 = time.Duration(median(rounds, func(r result) float64 { return float64(r.load.P99) }))
+	if res.tasks == nil {
+		return res
+	}
+	var sum rate
+	for _, r := range rounds {
+		sum.ops += r.tasks.ops
+		sum.elapsed += r.tasks.elapsed
+		sum.exactErr = errors.Join(sum.exactErr, r.tasks.exactErr)
+	}
+	res.tasks = &sum
+	return res
+}
+
+func median(rounds []result, figure func(result) float64) float64 {
+	vs := make([]float64, len(rounds))
+	for i, r := range rounds {
+		vs[i] = figure(r)
+	}
+	slices.Sort(vs)
+	return vs[len(vs)/2]
+}
+
+func runScenario(ctx context.Context, cfg config, gen *loadGen, sc scenario) (result, error) {
+	run, err := sc.start(cfg)
+	if err != nil {
+		return result{}, err
+	}
+	res := result{scenario: sc}
+	url := run.srv.url(sc.path)
+	checkCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	err = checkAnswer(checkCtx, url, sc.post, sc.want)
+	cancel()
+	if err == nil {
+		res.load, err = gen.run(ctx, url, sc.post)
+	}
+	var stopErr error
+	res.tasks, stopErr = run.stop()
+	return res, errors.Join(err, stopErr)
+}

@@ -1,0 +1,280 @@
+package httpapi_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/agentvisor/agentvisor/supervisor"
+)
+
+// browserTimeout bounds each browser test, so that a selector that never
+// matches fails the test instead of hanging it.
+const browserTimeout = 30 * time.Second
+
+// chromiumPath is Debian's chromium, or $CHROMIUM. Without it the browser
+// tests fail under CI (which installs it: .ci/run) and skip, saying why,
+// elsewhere.
+func chromiumPath(tb testing.TB) string {
+	tb.Helper()
+	path := os.Getenv("CHROMIUM")
+	if path == "" {
+		path = "/usr/bin/chromium"
+	}
+	if _, err := exec.LookPath(path); err != nil {
+		if os.Getenv("CI") != "" {
+			tb.Fatalf("chromium not found at %s under CI: apt-get install chromium (.ci/run does): %v", path, err)
+		}
+		tb.Skipf("chromium not found at %s: apt-get install chromium", path)
+	}
+	return path
+}
+
+// mustBrowser starts a headless chromium with a fresh profile and returns
+// a context for its first tab; the test's cleanup closes the browser and
+// waits for it to exit.
+func mustBrowser(tb testing.TB) context.Context {
+	tb.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath(tb)),
+		chromedp.UserDataDir(tb.TempDir()),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.WindowSize(1400, 900),
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelBrowser := chromedp.NewContext(allocCtx)
+	tb.Cleanup(func() {
+		cancelBrowser() // closes the browser
+		cancelAlloc()   // waits for its process
+	})
+	if err := chromedp.Do(ctx); err != nil { // starts it, so that a broken install fails here
+		tb.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// newTab opens a tab in the test's browser, bounded by browserTimeout.
+func newTab(tb testing.TB, browser context.Context) context.Context {
+	tb.Helper()
+	tab, cancelTab := chromedp.NewContext(browser)
+	ctx, cancel := context.WithTimeout(tab, browserTimeout)
+	tb.Cleanup(func() { cancel(); cancelTab() })
+	return ctx
+}
+
+// inBrowser runs steps in the tab of ctx, failing the test on an error.
+func inBrowser(tb testing.TB, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
+	tb.Helper()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		tb.Fatalf("%s: %v", what, browserError(err))
+	}
+}
+
+// fromBrowser runs one action that reads a value in the tab of ctx.
+func fromBrowser[T any](tb testing.TB, ctx context.Context, what string, action chromedp.Action[T]) T {
+	tb.Helper()
+	v, err := chromedp.Run(ctx, action)
+	if err != nil {
+		tb.Fatalf("%s: %v", what, browserError(err))
+	}
+	return v
+}
+
+func browserError(err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: the page never got there in %s", err, browserTimeout)
+	}
+	return err
+}
+
+// row is the CSS selector of a task's row on the debug page; in sets the
+// selector of an element in it.
+func row(id supervisor.TaskID, in ...string) chromedp.CSS {
+	return chromedp.CSS(strings.TrimSpace(fmt.Sprintf(`tr[data-task-id="%d"] %s`, id, strings.Join(in, " "))))
+}
+
+// status is the CSS selector of the page's ping status showing s.
+func status(s supervisor.Status) chromedp.CSS {
+	return chromedp.CSS(fmt.Sprintf(`#ping-status[data-status="%s"]`, s))
+}
+
+func TestDebugPageInBrowser(t *testing.T) {
+	browser := mustBrowser(t)
+
+	t.Run("a task appears, is cancelled with its button and disappears", func(t *testing.T) {
+		sup, base := mustDebugServer(t)
+		ctx := newTab(t, browser)
+		inBrowser(t, ctx, "load the page", chromedp.Navigate(base+"/debug/"), chromedp.WaitVisible(status(supervisor.Healthy)))
+		id, err := sup.Go("browser-task", map[string]any{"who": "chromium"}, blockUntilCancelled)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inBrowser(t, ctx, "see the task appear", chromedp.WaitVisible(row(id)), chromedp.WaitVisible(status(supervisor.HealthyBusy)))
+		if name := fromBrowser(t, ctx, "read its name", chromedp.Text(row(id, "td.name"))); name != "browser-task" {
+			t.Fatalf("the row shows %q", name)
+		}
+		inBrowser(t, ctx, "press cancel and see the task go",
+			chromedp.Click(row(id, "button.cancel")),
+			chromedp.WaitNotPresent(row(id)),
+			chromedp.WaitVisible(status(supervisor.Healthy)))
+		if info := sup.AsyncTaskInfo(); info.ActiveCount != 0 {
+			t.Fatalf("the supervisor still tracks %+v", info)
+		}
+	})
+
+	t.Run("force busy, force healthy and clear", func(t *testing.T) {
+		sup, base := mustDebugServer(t)
+		ctx := newTab(t, browser)
+		steps := []struct {
+			button string
+			want   supervisor.Status
+		}{
+			{"#force-busy", supervisor.HealthyBusy},
+			{"#force-healthy", supervisor.Healthy},
+			{"#force-busy", supervisor.HealthyBusy},
+			{"#clear-forced", supervisor.Healthy},
+		}
+		inBrowser(t, ctx, "load the page", chromedp.Navigate(base+"/debug/"), chromedp.WaitVisible(status(supervisor.Healthy)))
+		for _, s := range steps {
+			inBrowser(t, ctx, "press "+s.button, chromedp.Click(chromedp.CSS(s.button)), chromedp.WaitVisible(status(s.want)))
+			if got := sup.PingStatus().Status; got != s.want {
+				t.Fatalf("after %s the agent says %s, want %s", s.button, got, s.want)
+			}
+		}
+	})
+
+	t.Run("a progress bar for a task that reports progress", func(t *testing.T) {
+		sup, base := mustDebugServer(t)
+		ctx := newTab(t, browser)
+		id, err := sup.Go("crunch", nil, func(ctx context.Context) error {
+			if err := supervisor.Progress(ctx, 0.42, "step 3"); err != nil {
+				return err
+			}
+			return blockUntilCancelled(ctx)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		inBrowser(t, ctx, "see the bar", chromedp.Navigate(base+"/debug/"), chromedp.WaitVisible(row(id, ".bar")))
+		width := fromBrowser(t, ctx, "bar width", chromedp.Evaluate[string](`document.querySelector('`+string(row(id, ".bar > span"))+`').style.width`))
+		label := fromBrowser(t, ctx, "its label", chromedp.Text(row(id, "td.progress")))
+		if width != "42%" || label != "42% step 3" {
+			t.Fatalf("bar %q, label %q", width, label)
+		}
+	})
+
+	t.Run("fields the page does not know", func(t *testing.T) {
+		_, base := mustDebugServer(t)
+		ctx := newTab(t, browser)
+		// A tree from a later agent, with fields this page has never seen:
+		// it shows them as they are, with refreshes paused.
+		const tree = `{"kind":"system","pid":"sys","state":"running","children":[
+		  {"kind":"task_supervisor","pid":"tasks","state":"running","quota":{"max_tasks":5},
+		   "task_counts":{"total":1,"busy":1,"by_state":{"running":1}},"page":{"offset":0,"limit":100},
+		   "children":[{"kind":"task","pid":"tasks/task-77","state":"running","task":{"task_id":77,"name":"crunch",
+		     "metadata":null,"manual":false,"state":"running","started":"2026-01-01T00:00:00Z","restarts":0,
+		     "duration_seconds":3,"busy":true,"lease":"2026-01-01T00:00:02Z"}}]}]}`
+		inBrowser(t, ctx, "render a tree from a later agent",
+			chromedp.Navigate(base+"/debug/"),
+			chromedp.WaitVisible(status(supervisor.Healthy)),
+			chromedp.Click(chromedp.CSS(`#pause`)),
+			chromedp.Poll[chromedp.Void](`!inflight`), // a refresh in flight would redraw the real tree
+			chromedp.Evaluate[chromedp.Void](`syncNodes(document.getElementById('tree'), [`+tree+`], Date.now())`),
+			chromedp.WaitVisible(row(77)))
+		other := fromBrowser(t, ctx, "other fields", chromedp.Text(row(77, "td.extra")))
+		supLine := fromBrowser(t, ctx, "supervisor line", chromedp.Text(chromedp.CSS(`li[data-kind="task_supervisor"] > .label .extra`)))
+		if other != `lease: "2026-01-01T00:00:02Z"` || supLine != `quota: {"max_tasks":5}` {
+			t.Fatalf("other %q, supervisor %q", other, supLine)
+		}
+	})
+
+	t.Run("10,000 tasks: one page at a time", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("10,000 actors: skipped with -short")
+		}
+		sup, base := mustDebugServer(t)
+		ids := addManualTasks(t, sup, 10_000)
+		ctx := newTab(t, browser)
+		const rows = `document.querySelectorAll('tbody tr').length`
+		inBrowser(t, ctx, "load the first page",
+			chromedp.Navigate(base+"/debug/"),
+			chromedp.Poll[chromedp.Void](`document.querySelector('.range')?.textContent === 'tasks 1–100 of 10000'`))
+		if n := fromBrowser(t, ctx, "count rows", chromedp.Evaluate[int](rows)); n != 100 {
+			t.Fatalf("%d rows on the first page, want 100", n)
+		}
+		inBrowser(t, ctx, "go to the next page",
+			chromedp.Click(chromedp.CSS(`button.next`)),
+			chromedp.Poll[chromedp.Void](`document.querySelector('.range').textContent === 'tasks 101–200 of 10000'`))
+		n := fromBrowser(t, ctx, "count rows", chromedp.Evaluate[int](rows))
+		first := fromBrowser(t, ctx, "first row", chromedp.Evaluate[supervisor.TaskID](`Number(document.querySelector('tbody tr').dataset.taskId)`))
+		if n != 100 || first != ids[100] {
+			t.Fatalf("second page: %d rows from task %d, want 100 from %d", n, first, ids[100])
+		}
+	})
+
+	t.Run("screenshot", func(t *testing.T) {
+		path := os.Getenv("DEBUG_PAGE_SCREENSHOT")
+		if path == "" {
+			t.Skip("set DEBUG_PAGE_SCREENSHOT=/tmp/debug-page.png to save a screenshot of the page")
+		}
+		sup, base := mustDebugServer(t)
+		ids := startScreenshotTasks(t, sup)
+		ctx := newTab(t, browser)
+		inBrowser(t, ctx, "load the page", chromedp.Navigate(base+"/debug/"),
+			chromedp.WaitVisible(row(ids[len(ids)-1])),
+			chromedp.Poll[chromedp.Void](`document.querySelector('`+string(row(ids[3], "td:nth-child(5)"))+`').textContent >= '2'`),
+			chromedp.Poll[chromedp.Void](`document.querySelector('`+string(row(ids[4], "td.state"))+`').textContent.startsWith('abandoned')`))
+		png := fromBrowser(t, ctx, "screenshot", chromedp.FullScreenshot(100))
+		if err := os.WriteFile(path, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot saved to %s", path)
+	})
+}
+
+// startScreenshotTasks starts a few tasks in different states for the
+// screenshot.
+func startScreenshotTasks(t *testing.T, sup *supervisor.Supervisor) []supervisor.TaskID {
+	t.Helper()
+	var ids []supervisor.TaskID
+	add := func(id supervisor.TaskID, err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	add(sup.Go("data_processing", map[string]any{"data_id": "sample_data"}, blockUntilCancelled, supervisor.WithTimeout(30*time.Minute)))
+	add(sup.Go("cleanup", nil, blockUntilCancelled))
+	add(sup.Go("embed_documents", map[string]any{"batch": 7}, func(ctx context.Context) error {
+		if err := supervisor.Progress(ctx, 0.63, "chunk 63/100"); err != nil {
+			return err
+		}
+		return blockUntilCancelled(ctx)
+	}, supervisor.WithHeartbeat(time.Hour)))
+	add(sup.Go("flaky_fetch", map[string]any{"url": "s3://bucket/key"}, func(context.Context) error {
+		return errors.New("connection reset by peer")
+	}, supervisor.WithRestart(supervisor.RestartPolicy{MaxRestarts: 1000, InitialBackoff: 200 * time.Millisecond, MaxBackoff: time.Second})))
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	started := make(chan struct{})
+	add(sup.Go("stubborn", nil, func(context.Context) error { close(started); <-release; return nil }, supervisor.WithCancelGrace(time.Millisecond)))
+	<-started // cancelled before it runs, it would just end
+	sup.Cancel(ids[len(ids)-1])
+	add(sup.AddAsyncTask("upload", map[string]any{"file": "report.pdf"}), nil)
+	return ids
+}

@@ -1,0 +1,203 @@
+package httpapi
+
+import (
+	"fmt"
+	"math"
+	"net/url"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/agentvisor/agentvisor/supervisor"
+)
+
+// The bounds of a page of tasks in the debug answers: a tree with 10,000
+// live tasks would otherwise be megabytes, every second, for a page that
+// shows a screenful.
+const (
+	// DefaultDebugPageLimit is how many tasks a debug answer holds when the
+	// request names no limit.
+	DefaultDebugPageLimit = 100
+	// MaxDebugPageLimit is the largest limit a debug request may ask for.
+	MaxDebugPageLimit = 1000
+)
+
+// notBusyStates are the task states the status actor no longer counts: an
+// abandoned task ignored its cancellation, a stopping one is over. Any other
+// state, including one added later, counts as busy.
+var notBusyStates = []supervisor.TaskState{supervisor.StateAbandoned, supervisor.StateStopping}
+
+// debugPage is the window of tasks a debug answer shows.
+type debugPage struct {
+	Offset int `json:"offset"`
+	Limit  int `json:"limit"`
+}
+
+// parseDebugPage reads ?limit= and ?offset=.
+func parseDebugPage(q url.Values) (debugPage, error) {
+	p := debugPage{Limit: DefaultDebugPageLimit}
+	var err error
+	if p.Limit, err = intParam(q, "limit", DefaultDebugPageLimit, 1, MaxDebugPageLimit); err != nil {
+		return p, err
+	}
+	if p.Offset, err = intParam(q, "offset", 0, 0, math.MaxInt); err != nil {
+		return p, err
+	}
+	return p, nil
+}
+
+func intParam(q url.Values, name string, def, lo, hi int) (int, error) {
+	s := q.Get(name)
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < lo || n > hi {
+		return 0, withDetails(ErrInvalidQuery, fmt.Sprintf("%s must be an integer from %d to %d, got %q", name, lo, hi, s))
+	}
+	return n, nil
+}
+
+// window returns the page's slice of items.
+func window[T any](items []T, p debugPage) []T {
+	lo := min(p.Offset, len(items))
+	hi := min(lo+p.Limit, len(items))
+	return items[lo:hi]
+}
+
+// debugNode is a node of the tree as the debug endpoints show it: the
+// supervisor's node, with every field it has now or gains later, plus what
+// a reader needs without a clock of its own (durations, the status's age)
+// and, on the task supervisor, the counts and the page of its children.
+type debugNode struct {
+	supervisor.Node
+	// The fields below shadow the embedded node's fields of the same JSON
+	// name (encoding/json prefers the shallower field).
+	Status   *debugStatus `json:"status,omitempty"`
+	Task     *debugTask   `json:"task,omitempty"`
+	Children []debugNode  `json:"children,omitempty"`
+	// TaskCounts and Page are set on the task supervisor only.
+	TaskCounts *taskCounts `json:"task_counts,omitempty"`
+	Page       *debugPage  `json:"page,omitempty"`
+}
+
+// debugStatus is the status actor's node with the time of its last change
+// as /ping writes it, and its age.
+type debugStatus struct {
+	*supervisor.StatusNode
+	TimeOfLastUpdate int64   `json:"time_of_last_update"`
+	AgeSeconds       float64 `json:"age_seconds"`
+}
+
+// debugTask is a task actor's node with how long it has run and whether
+// the status actor counts it as busy.
+type debugTask struct {
+	*supervisor.TaskNode
+	DurationSeconds float64 `json:"duration_seconds"`
+	Busy            bool    `json:"busy"`
+}
+
+// taskCounts counts every live task, not only the page's.
+type taskCounts struct {
+	Total   int            `json:"total"`
+	Busy    int            `json:"busy"`
+	ByState map[string]int `json:"by_state"`
+}
+
+// debugTree is the answer of GET /debug/actors: the root node and the
+// server's clock, so that a reader can show ages in its own time zone.
+type debugTree struct {
+	Now time.Time `json:"now"`
+	debugNode
+}
+
+// debugTaskList is the answer of GET /debug/tasks.
+type debugTaskList struct {
+	Now   time.Time   `json:"now"`
+	Total int         `json:"total"`
+	Page  debugPage   `json:"page"`
+	Tasks []debugNode `json:"tasks"`
+}
+
+// viewTree turns the supervisor's tree into the debug view, with one page
+// of tasks under the task supervisor.
+func viewTree(root supervisor.Node, p debugPage, now time.Time) debugTree {
+	return debugTree{Now: now, debugNode: viewNode(root, p, now)}
+}
+
+func viewNode(n supervisor.Node, p debugPage, now time.Time) debugNode {
+	v := debugNode{Node: n}
+	if n.Status != nil {
+		v.Status = viewStatus(n.Status, now)
+	}
+	if n.Task != nil {
+		v.Task = viewTask(n.Task, now)
+	}
+	children := n.Children
+	if n.Kind == supervisor.KindTaskSupervisor {
+		v.TaskCounts, v.Page = countTasks(children), &p
+		children = window(children, p)
+	}
+	v.Children = make([]debugNode, 0, len(children))
+	for _, c := range children {
+		v.Children = append(v.Children, viewNode(c, p, now))
+	}
+	return v
+}
+
+func viewStatus(s *supervisor.StatusNode, now time.Time) *debugStatus {
+	return &debugStatus{StatusNode: s, TimeOfLastUpdate: s.Since.Unix(), AgeSeconds: now.Sub(s.Since).Seconds()}
+}
+
+func viewTask(t *supervisor.TaskNode, now time.Time) *debugTask {
+	return &debugTask{TaskNode: t, DurationSeconds: now.Sub(t.Started).Seconds(), Busy: busy(t.State)}
+}
+
+func busy(s supervisor.TaskState) bool { return !slices.Contains(notBusyStates, s) }
+
+func countTasks(tasks []supervisor.Node) *taskCounts {
+	c := &taskCounts{Total: len(tasks), ByState: map[string]int{}}
+	for _, n := range tasks {
+		if n.Task == nil {
+			continue
+		}
+		c.ByState[n.Task.State.String()]++
+		if busy(n.Task.State) {
+			c.Busy++
+		}
+	}
+	return c
+}
+
+// liveTasks returns the task actors' nodes of the tree, in start order.
+func liveTasks(root supervisor.Node) []supervisor.Node {
+	var tasks []supervisor.Node
+	for _, c := range root.Children {
+		if c.Kind == supervisor.KindTaskSupervisor {
+			tasks = append(tasks, c.Children...)
+		}
+	}
+	return tasks
+}
+
+// viewTaskList is the flat list of tasks, newest first, one page of it.
+func viewTaskList(root supervisor.Node, p debugPage, now time.Time) debugTaskList {
+	tasks := liveTasks(root)
+	slices.Reverse(tasks) // ids, and so the tree's order, grow with start time
+	page := window(tasks, p)
+	list := debugTaskList{Now: now, Total: len(tasks), Page: p, Tasks: make([]debugNode, 0, len(page))}
+	for _, n := range page {
+		list.Tasks = append(list.Tasks, viewNode(n, p, now))
+	}
+	return list
+}
+
+// findTask returns the node of the live task id.
+func findTask(root supervisor.Node, id supervisor.TaskID) (supervisor.Node, bool) {
+	for _, n := range liveTasks(root) {
+		if n.Task != nil && n.Task.ID == id {
+			return n, true
+		}
+	}
+	return supervisor.Node{}, false
+}
