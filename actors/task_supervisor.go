@@ -395,6 +395,7 @@ func (s *TaskSupervisor) describe() Node {
 	children := make([]Node, 0, len(recs))
 	for _, rec := range recs {
 		node := rec.node
+		node.Busy = rec.counted
 		children = append(children, Node{Kind: KindTask, PID: rec.pid.Id, State: node.State.String(), Task: &node})
 	}
 	node := Node{Kind: KindTaskSupervisor, PID: s.ctx.Self().Id, State: "running", Draining: s.draining, Children: children}

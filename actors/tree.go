@@ -52,8 +52,11 @@ type TaskNode struct {
 	Name     string         `json:"name"`
 	Metadata map[string]any `json:"metadata"`
 	// Manual is true for a task tracked by hand (no function).
-	Manual   bool      `json:"manual"`
-	State    TaskState `json:"state"`
+	Manual bool      `json:"manual"`
+	State  TaskState `json:"state"`
+	// Busy is true while the status actor counts the task: not once it is
+	// over, nor once it was abandoned.
+	Busy     bool      `json:"busy"`
 	Started  time.Time `json:"started"`
 	Restarts int       `json:"restarts"`
 	// LastError is the latest failure's message, empty if none.

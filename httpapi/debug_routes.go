@@ -69,21 +69,16 @@ func (s *Server) serveDebugPage(w http.ResponseWriter, _ *http.Request) {
 
 // serveDebugActors answers the live actor tree, one page of tasks of it.
 func (s *Server) serveDebugActors(w http.ResponseWriter, r *http.Request) {
-	page, err := parseDebugPage(r.URL.Query())
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	tree, err := s.tree(r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	writeDebugJSON(w, r, viewTree(tree, page, time.Now()))
+	serveTreeView(s, w, r, viewTree)
 }
 
 // serveDebugTasks answers the live tasks as a flat list, newest first.
 func (s *Server) serveDebugTasks(w http.ResponseWriter, r *http.Request) {
+	serveTreeView(s, w, r, viewTaskList)
+}
+
+// serveTreeView answers one page of a view of the live tree.
+func serveTreeView[V any](s *Server, w http.ResponseWriter, r *http.Request, view func(supervisor.Node, debugPage, time.Time) V) {
 	page, err := parseDebugPage(r.URL.Query())
 	if err != nil {
 		writeError(w, r, err)
@@ -94,7 +89,7 @@ func (s *Server) serveDebugTasks(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeDebugJSON(w, r, viewTaskList(tree, page, time.Now()))
+	writeDebugJSON(w, r, view(tree, page, time.Now()))
 }
 
 // serveDebugTask answers one live task's node.

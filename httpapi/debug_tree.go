@@ -22,11 +22,6 @@ const (
 	MaxDebugPageLimit = 1000
 )
 
-// notBusyStates are the task states the status actor no longer counts: an
-// abandoned task ignored its cancellation, a stopping one is over. Any other
-// state, including one added later, counts as busy.
-var notBusyStates = []supervisor.TaskState{supervisor.StateAbandoned, supervisor.StateStopping}
-
 // debugPage is the window of tasks a debug answer shows.
 type debugPage struct {
 	Offset int `json:"offset"`
@@ -89,12 +84,10 @@ type debugStatus struct {
 	AgeSeconds       float64 `json:"age_seconds"`
 }
 
-// debugTask is a task actor's node with how long it has run and whether
-// the status actor counts it as busy.
+// debugTask is a task actor's node with how long it has run.
 type debugTask struct {
 	*supervisor.TaskNode
 	DurationSeconds float64 `json:"duration_seconds"`
-	Busy            bool    `json:"busy"`
 }
 
 // taskCounts counts every live task, not only the page's.
@@ -150,10 +143,8 @@ func viewStatus(s *supervisor.StatusNode, now time.Time) *debugStatus {
 }
 
 func viewTask(t *supervisor.TaskNode, now time.Time) *debugTask {
-	return &debugTask{TaskNode: t, DurationSeconds: now.Sub(t.Started).Seconds(), Busy: busy(t.State)}
+	return &debugTask{TaskNode: t, DurationSeconds: now.Sub(t.Started).Seconds()}
 }
-
-func busy(s supervisor.TaskState) bool { return !slices.Contains(notBusyStates, s) }
 
 func countTasks(tasks []supervisor.Node) *taskCounts {
 	c := &taskCounts{Total: len(tasks), ByState: map[string]int{}}
@@ -162,7 +153,7 @@ func countTasks(tasks []supervisor.Node) *taskCounts {
 			continue
 		}
 		c.ByState[n.Task.State.String()]++
-		if busy(n.Task.State) {
+		if n.Task.Busy {
 			c.Busy++
 		}
 	}

@@ -73,6 +73,7 @@ var errorTable = []struct {
 	{ErrNoEntrypoint, http.StatusInternalServerError, "No entrypoint defined"},
 	{ErrDraining, http.StatusServiceUnavailable, "Agent is shutting down: no new invocations"},
 	{supervisor.ErrShuttingDown, http.StatusServiceUnavailable, ""},
+	{supervisor.ErrTooManyTasks, http.StatusTooManyRequests, ""},
 	{ErrInvalidQuery, http.StatusBadRequest, "Invalid query"},
 	{ErrInvalidTaskID, http.StatusBadRequest, "Invalid task id"},
 	{ErrTaskNotFound, http.StatusNotFound, "Task not found"},

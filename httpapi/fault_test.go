@@ -106,7 +106,7 @@ func TestFaultsUnderLoad(t *testing.T) {
 	agent := &faultAgent{sup: sup, release: make(chan struct{})}
 	t.Cleanup(func() {
 		close(agent.release)
-		_ = sup.Shutdown(context.Background())
+		shutdownNow(sup)
 	})
 	_, base := mustServe(t, httpapi.Config{Supervisor: sup, Entrypoint: agent.invoke})
 
@@ -253,4 +253,23 @@ func taskOutcomes(tb testing.TB, logs string) map[supervisor.TaskID][]string {
 		}
 	}
 	return out
+}
+
+// An entrypoint refused a task by a concurrency limit answers 429.
+func TestTooManyTasksIs429(t *testing.T) {
+	sup, err := supervisor.New(supervisor.Config{Limits: supervisor.Limits{MaxTasks: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { shutdownNow(sup) })
+	_, base := mustServe(t, httpapi.Config{Supervisor: sup, Entrypoint: func(context.Context, *httpapi.Request) (any, error) {
+		return sup.Go("job", nil, func(ctx context.Context) error { <-ctx.Done(); return nil })
+	}})
+	if got := post(t, base, `{}`); got.status != http.StatusOK {
+		t.Fatalf("first task: %d %s", got.status, got.body)
+	}
+	got := post(t, base, `{}`)
+	if got.status != http.StatusTooManyRequests || !strings.Contains(got.body, "too many tasks") {
+		t.Fatalf("second task: %d %s, want 429 too many tasks", got.status, got.body)
+	}
 }

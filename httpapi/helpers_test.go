@@ -33,8 +33,16 @@ func mustSupervisor(tb testing.TB) *supervisor.Supervisor {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { _ = sup.Shutdown(context.Background()) })
+	tb.Cleanup(func() { shutdownNow(sup) })
 	return sup
+}
+
+// shutdownNow shuts sup down, cancelling its tasks at once: a test that
+// failed halfway must not wait for tasks that will never end.
+func shutdownNow(sup *supervisor.Supervisor) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_ = sup.Shutdown(ctx)
 }
 
 // mustServe serves cfg on 127.0.0.1:0 (with a supervisor of its own if cfg
