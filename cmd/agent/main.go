@@ -21,7 +21,8 @@
 //
 // On SIGTERM or SIGINT it refuses new invocations with 503, waits for the
 // tasks up to the drain timeout, cancels and logs the ones left, stops the
-// HTTP server and exits 0.
+// HTTP server and exits 0. A second signal ends the wait at once: the tasks
+// left are cancelled and logged, and it exits.
 //
 // `agent tree` prints the live actor tree of a running agent in debug mode,
 // one line per actor, as pstree does:
@@ -41,10 +42,26 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+	ctx, hard := stopSignals()
+	if err := run(ctx, hard, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "agent:", err)
 		os.Exit(1)
 	}
+}
+
+// stopSignals returns a context cancelled by the first SIGTERM or SIGINT and
+// a channel closed by the second. The goroutine that watches lives as long
+// as the process.
+func stopSignals() (context.Context, <-chan struct{}) {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := context.WithCancel(context.Background())
+	hard := make(chan struct{})
+	go func() {
+		<-sigs
+		stop()
+		<-sigs
+		close(hard)
+	}()
+	return ctx, hard
 }

@@ -23,6 +23,7 @@ func TestMain(m *testing.M) {
 		// on inlining.
 		goleak.IgnoreAnyFunction("github.com/asynkron/protoactor-go/actor.NewThrottle.func1"),
 		goleak.IgnoreAnyFunction("github.com/asynkron/protoactor-go/actor.NewDeadLetter.NewThrottle.func4.1"),
+		goleak.Cleanup(func(int) { removeBinary() }),
 	)
 }
 
@@ -72,7 +73,7 @@ func mustRun(t *testing.T, args ...string) *agentProcess {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &agentProcess{stop: cancel, done: make(chan error, 1), logs: &syncBuffer{}}
 	go func() {
-		p.done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), func(string) string { return "" }, io.Discard, p.logs)
+		p.done <- run(ctx, nil, append([]string{"-addr", "127.0.0.1:0"}, args...), func(string) string { return "" }, io.Discard, p.logs)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -202,13 +203,13 @@ func tryGet(url string) (string, int, error) {
 
 func TestRunHelpAndBadFlags(t *testing.T) {
 	var out bytes.Buffer
-	if err := run(context.Background(), []string{"-h"}, func(string) string { return "" }, &out, io.Discard); err != nil {
+	if err := run(context.Background(), nil, []string{"-h"}, func(string) string { return "" }, &out, io.Discard); err != nil {
 		t.Fatalf("-h: %v", err)
 	}
 	if !strings.Contains(out.String(), "-drain-timeout") {
 		t.Fatalf("usage lacks the flags: %s", out.String())
 	}
-	err := run(context.Background(), []string{"-log-format", "xml"}, func(string) string { return "" }, io.Discard, io.Discard)
+	err := run(context.Background(), nil, []string{"-log-format", "xml"}, func(string) string { return "" }, io.Discard, io.Discard)
 	if !errors.Is(err, errUsage) {
 		t.Fatalf("bad flag: %v", err)
 	}

@@ -20,9 +20,10 @@ import (
 const httpStopTimeout = 5 * time.Second
 
 // run serves the seed agent until ctx is done (a signal, in main), then
-// drains and stops; `agent tree ...` prints the actor tree of a running
-// agent instead. It returns nil after a clean stop, and for -h.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+// drains and stops, cutting the drain short when hard is closed (a second
+// signal); `agent tree ...` prints the actor tree of a running agent
+// instead. It returns nil after a clean stop, and for -h.
+func run(ctx context.Context, hard <-chan struct{}, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "tree" {
 		return runTree(ctx, args[1:], stdout)
 	}
@@ -51,20 +52,28 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	select {
 	case <-ctx.Done():
 		log.Info().Dur("drain_timeout", cfg.drainTimeout).Msg("stopping: draining tasks")
-		err := stop(srv, sup, cfg.drainTimeout, log)
+		err := stop(srv, sup, cfg.drainTimeout, hard, log)
 		return errors.Join(err, <-served)
 	case err := <-served:
-		return errors.Join(err, stop(srv, sup, cfg.drainTimeout, log))
+		return errors.Join(err, stop(srv, sup, cfg.drainTimeout, hard, log))
 	}
 }
 
 // stop refuses new invocations (503) while /ping keeps telling the truth,
 // gives the tasks the drain timeout (the supervisor cancels and logs the
 // ones left), then stops the HTTP server.
-func stop(srv *httpapi.Server, sup *supervisor.Supervisor, drain time.Duration, log zerolog.Logger) error {
+func stop(srv *httpapi.Server, sup *supervisor.Supervisor, drain time.Duration, hard <-chan struct{}, log zerolog.Logger) error {
 	srv.Drain()
 	drainCtx, cancelDrain := context.WithTimeout(context.Background(), drain)
 	defer cancelDrain()
+	go func() { // ends with the drain
+		select {
+		case <-hard:
+			log.Warn().Msg("second signal: cutting the drain short")
+			cancelDrain()
+		case <-drainCtx.Done():
+		}
+	}()
 	if err := sup.Shutdown(drainCtx); errors.Is(err, supervisor.ErrTasksCut) {
 		log.Warn().Err(err).Msg("tasks cut by the drain timeout")
 	} else if err != nil {

@@ -40,7 +40,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("kitchensink", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
-	debug := fs.Bool("debug", false, "turn on the contract's debug actions")
+	debug := fs.Bool("debug", os.Getenv("AGENT_DEBUG") == "1", "turn on debug mode: the contract's debug actions and the /debug/ actor tree (env AGENT_DEBUG=1)")
 	ping := fs.String("ping", "auto", "custom ping function: auto (none), busy or fail")
 	if err := fs.Parse(args); err != nil {
 		return err

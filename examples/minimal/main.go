@@ -19,7 +19,7 @@ func main() {
 	if err != nil {
 		log.Fatal().Err(err).Send()
 	}
-	srv, err := httpapi.New(httpapi.Config{Supervisor: sup, Logger: log,
+	srv, err := httpapi.New(httpapi.Config{Supervisor: sup, Logger: log, Debug: os.Getenv("AGENT_DEBUG") == "1",
 		Entrypoint: func(ctx context.Context, req *httpapi.Request) (any, error) {
 			var in struct{ Prompt string }
 			if err := req.Decode(&in); err != nil {
