@@ -3,6 +3,7 @@ package supervisor_test
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -45,7 +46,7 @@ func TestProgressRejectsBadInput(t *testing.T) {
 	sup, _ := mustNew(t, supervisor.Config{})
 	errs := make(chan error, 3)
 	sup.Go("bad", nil, func(ctx context.Context) error {
-		for _, f := range []float64{-0.1, 1.5, float64(0) / zero()} {
+		for _, f := range []float64{-0.1, 1.5, math.NaN()} {
 			errs <- supervisor.Progress(ctx, f, "")
 		}
 		return nil
@@ -56,8 +57,6 @@ func TestProgressRejectsBadInput(t *testing.T) {
 		}
 	}
 }
-
-func zero() float64 { return 0 }
 
 // A task that stops beating is stuck: cancelled, shown as stuck, failed
 // with ErrHeartbeatMissed, and restarted if its policy says so.

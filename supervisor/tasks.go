@@ -204,8 +204,9 @@ func (s *Supervisor) CompleteAsyncTask(id TaskID) bool {
 	return ok
 }
 
-// Cancel cancels a task: a task added with AddAsyncTask, or one waiting to
-// be restarted, is over at once; a running function's context is cancelled
+// Cancel cancels a task: a task added with AddAsyncTask, one waiting to be
+// restarted, or one whose function has not started yet (it will not run) is
+// over without delay; a running function's context is cancelled
 // (with cause ErrCancelled) and the task ends when it returns, or is
 // abandoned after its cancel grace. It returns false for an unknown task or
 // one already over or cancelled.
