@@ -28,11 +28,27 @@ type Cast struct {
 	System     *actor.ActorSystem
 	// dispatchers run the actors' mailboxes; closed by Stop.
 	dispatchers []*poolDispatcher
+	// gov bounds the CPU every actor of the cast takes while requests are
+	// served.
+	gov *governor
+}
+
+// Options configures a cast.
+type Options struct {
+	// Limits bounds the tasks counted as busy at once.
+	Limits Limits
+	// ActorShare is the most of the CPU, as a fraction of GOMAXPROCS, that
+	// the actors' message handling may take while requests are served (see
+	// Foreground); 1 sets no bound. Zero means DefaultActorShare.
+	ActorShare float64
 }
 
 // Spawn starts the status actor and the task supervisor in system.
-func Spawn(system *actor.ActorSystem, limits Limits, log zerolog.Logger) (*Cast, error) {
-	c := &Cast{System: system, Running: &sync.WaitGroup{}, TaskPanics: &atomic.Uint64{}}
+func Spawn(system *actor.ActorSystem, opts Options, log zerolog.Logger) (*Cast, error) {
+	if opts.ActorShare == 0 {
+		opts.ActorShare = DefaultActorShare
+	}
+	c := &Cast{System: system, Running: &sync.WaitGroup{}, TaskPanics: &atomic.Uint64{}, gov: newGovernor(opts.ActorShare)}
 	statusLog := log.With().Str("component", "status").Logger()
 	c.Status = NewStatusActor(statusLog)
 	var err error
@@ -43,13 +59,20 @@ func Spawn(system *actor.ActorSystem, limits Limits, log zerolog.Logger) (*Cast,
 	tasksLog := log.With().Str("component", "tasks").Logger()
 	tasks := newTaskDispatcher()
 	c.dispatchers = append(c.dispatchers, tasks)
-	if c.TasksPID, err = c.spawnTopLevel("tasks", NewTaskSupervisor(c.StatusPID, limits, tasks, c.Running, c.TaskPanics, tasksLog), tasksLog); err != nil {
+	taskOpts := []actor.PropsOption{actor.WithDispatcher(tasks), actor.WithMailbox(c.gov.mailbox())}
+	if c.TasksPID, err = c.spawnTopLevel("tasks", NewTaskSupervisor(c.StatusPID, opts.Limits, taskOpts, c.Running, c.TaskPanics, tasksLog), tasksLog); err != nil {
 		_ = system.Root.StopFuture(c.StatusPID).Wait()
 		c.closeDispatchers()
 		return nil, err
 	}
 	return c, nil
 }
+
+// Foreground records that the program is serving a request now: for the
+// next two milliseconds the actors' message handling takes at most the
+// configured share of the CPU. Safe from any goroutine; cheap enough to call
+// per request.
+func (c *Cast) Foreground() { c.gov.Foreground() }
 
 // Stop stops the task supervisor (and with it every task actor), then the
 // status actor, and waits for both.
@@ -80,7 +103,7 @@ var resumeOnFailure = actor.NewOneForOneStrategy(0, 0, func(any) actor.Directive
 func (c *Cast) spawnTopLevel(name string, a actor.Actor, log zerolog.Logger) (*actor.PID, error) {
 	d := newPoolDispatcher(1, 1)
 	c.dispatchers = append(c.dispatchers, d)
-	props := actor.PropsFromProducer(func() actor.Actor { return a }, actor.WithDispatcher(d),
+	props := actor.PropsFromProducer(func() actor.Actor { return a }, actor.WithDispatcher(d), actor.WithMailbox(c.gov.mailbox()),
 		actor.WithGuardian(resumeOnFailure), actor.WithReceiverMiddleware(logPanics(&log)))
 	pid, err := c.System.Root.SpawnNamed(props, name)
 	if err != nil {

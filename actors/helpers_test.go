@@ -23,7 +23,7 @@ func TestMain(m *testing.M) {
 func mustSpawn(tb testing.TB) *actors.Cast {
 	tb.Helper()
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }))
-	cast, err := actors.Spawn(system, actors.Limits{}, zerolog.Nop())
+	cast, err := actors.Spawn(system, actors.Options{}, zerolog.Nop())
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -79,9 +79,11 @@ type TaskSupervisor struct {
 	status  *actor.PID
 	running *sync.WaitGroup
 	limits  Limits
-	tasks   actor.Dispatcher // runs the task actors' mailboxes
-	panics  *atomic.Uint64   // task functions that panicked; read by anyone
-	log     zerolog.Logger
+	// taskOpts are the props options of every task actor: the dispatcher and
+	// mailbox its messages run on.
+	taskOpts []actor.PropsOption
+	panics   *atomic.Uint64 // task functions that panicked; read by anyone
+	log      zerolog.Logger
 
 	// The fields below are owned by Receive (HandleFailure runs on the same
 	// mailbox goroutine).
@@ -97,20 +99,20 @@ type TaskSupervisor struct {
 }
 
 // NewTaskSupervisor returns a task supervisor that reports to the status
-// actor at status, refuses tasks beyond limits and runs the task actors'
-// mailboxes on tasks; running counts the goroutines of all attempts, panics
-// the task functions that panicked.
-func NewTaskSupervisor(status *actor.PID, limits Limits, tasks actor.Dispatcher, running *sync.WaitGroup, panics *atomic.Uint64, log zerolog.Logger) *TaskSupervisor {
+// actor at status, refuses tasks beyond limits and spawns the task actors
+// with taskOpts; running counts the goroutines of all attempts, panics the
+// task functions that panicked.
+func NewTaskSupervisor(status *actor.PID, limits Limits, taskOpts []actor.PropsOption, running *sync.WaitGroup, panics *atomic.Uint64, log zerolog.Logger) *TaskSupervisor {
 	return &TaskSupervisor{
-		status:  status,
-		tasks:   tasks,
-		running: running,
-		limits:  limits,
-		panics:  panics,
-		log:     log,
-		byName:  make(map[string]int),
-		byID:    make(map[TaskID]*taskRecord),
-		byPID:   make(map[string]*taskRecord),
+		status:   status,
+		taskOpts: taskOpts,
+		running:  running,
+		limits:   limits,
+		panics:   panics,
+		log:      log,
+		byName:   make(map[string]int),
+		byID:     make(map[TaskID]*taskRecord),
+		byPID:    make(map[string]*taskRecord),
 	}
 }
 
@@ -184,7 +186,7 @@ func (s *TaskSupervisor) start(c actor.Context, m *StartTask) {
 	rec.node.Deadline = s.deadline(rec)
 	props := actor.PropsFromProducer(func() actor.Actor {
 		return &taskActor{id: id, spec: m.Spec, taskCtx: ctx, running: s.running, log: &s.log}
-	}, actor.WithDispatcher(s.tasks))
+	}, s.taskOpts...)
 	pid, err := c.SpawnNamed(props, "task-"+id.String())
 	if err != nil {
 		cancel(err)

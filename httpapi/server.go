@@ -134,6 +134,7 @@ func (s *Server) router() *mux.Router {
 
 // ServeHTTP serves one request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.sup.Foreground()
 	if s.isQuietPing(r) {
 		// The platform polls /ping every two seconds; when its log line would
 		// be dropped anyway, skip the middleware's allocations (request id,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -118,6 +119,12 @@ type Config struct {
 	// AddAsyncTask beyond a limit are refused at once with ErrTooManyTasks.
 	// Abandoned tasks no longer count. The zero value sets no limit.
 	Limits Limits
+	// ActorShare is the most of the CPU, as a fraction of GOMAXPROCS, that
+	// the actors' own work (starting, tracking and ending tasks; never the
+	// tasks' functions) may take while requests are being served (see
+	// Foreground), so that a flood of task starts cannot slow /ping. In
+	// (0, 1]; 1 sets no bound. Default 0.25.
+	ActorShare float64
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -136,6 +143,12 @@ func (c Config) withDefaults() (Config, error) {
 		case *d.v == 0:
 			*d.v = d.def
 		}
+	}
+	switch {
+	case c.ActorShare < 0 || c.ActorShare > 1 || math.IsNaN(c.ActorShare):
+		return c, fmt.Errorf("config ActorShare %v: not in (0, 1]: %w", c.ActorShare, ErrInvalidOption)
+	case c.ActorShare == 0:
+		c.ActorShare = actors.DefaultActorShare
 	}
 	if c.Limits.MaxTasks < 0 {
 		return c, fmt.Errorf("config Limits.MaxTasks %d: %w", c.Limits.MaxTasks, ErrInvalidOption)
@@ -184,7 +197,7 @@ func New(cfg Config) (*Supervisor, error) {
 	s.probe.timeout = cfg.PingFuncTimeout
 	s.bound.period = cfg.RequestTimeout
 	s.system = actor.NewActorSystem(actor.WithLoggerFactory(protoactorLogger(cfg.Logger)))
-	if s.cast, err = actors.Spawn(s.system, cfg.Limits, cfg.Logger); err != nil {
+	if s.cast, err = actors.Spawn(s.system, actors.Options{Limits: cfg.Limits, ActorShare: cfg.ActorShare}, cfg.Logger); err != nil {
 		s.system.Shutdown()
 		return nil, fmt.Errorf("start supervisor: %w", err)
 	}
@@ -235,6 +248,15 @@ func await[T any](ctx context.Context, s *Supervisor, pid *actor.PID, msg any, r
 		return zero, ErrShuttingDown
 	}
 }
+
+// Foreground tells the supervisor that the program is serving a request
+// now: for the next two milliseconds its actors take at most
+// Config.ActorShare of the CPU and leave the rest to the requests. Go's
+// scheduler would otherwise run the actors' always-ready workers before the
+// connections waiting on the network. httpapi.Server calls it for every
+// request; a program with a server of its own may call it too. It is cheap
+// and safe from any goroutine.
+func (s *Supervisor) Foreground() { s.cast.Foreground() }
 
 // WaitIdle returns once no task is tracked, or with ctx's error.
 func (s *Supervisor) WaitIdle(ctx context.Context) error {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime/pprof"
 	"slices"
 	"time"
 
@@ -173,7 +174,17 @@ func median(rounds []result, figure func(result) float64) float64 {
 	return vs[len(vs)/2]
 }
 
-func runScenario(ctx context.Context, cfg config, gen *loadGen, sc scenario) (result, error) {
+// runScenario runs one scenario under a pprof label scenario=<id>, which the
+// goroutines it starts inherit, so that a profile can be cut by scenario
+// (go tool pprof -tagfocus scenario=4).
+func runScenario(ctx context.Context, cfg config, gen *loadGen, sc scenario) (res result, err error) {
+	pprof.Do(ctx, pprof.Labels("scenario", sc.id), func(ctx context.Context) {
+		res, err = runLabelled(ctx, cfg, gen, sc)
+	})
+	return res, err
+}
+
+func runLabelled(ctx context.Context, cfg config, gen *loadGen, sc scenario) (result, error) {
 	run, err := sc.start(cfg)
 	if err != nil {
 		return result{}, err
