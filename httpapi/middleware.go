@@ -18,36 +18,38 @@ import (
 // middleware wraps the whole router, outermost first, so that 404s, 405s
 // and panics are logged like any other request:
 //
-//	hlog.NewHandler  the request's logger, in its context
+//	requestContext   request_id and session_id, and a logger that carries
+//	                 them, in the request's context (what hlog.FromRequest finds)
 //	accessLog        one line per request, with status, size and duration
-//	requestContext   request_id and session_id, in the context and the logger
 //	recoverPanics    a panic becomes a 500 and a logged stack
 //	limitBody        bodies over the limit are refused with 413
 func (s *Server) middleware(h http.Handler) http.Handler {
 	h = limitBody(s.cfg.MaxBodyBytes)(h)
 	h = s.recoverPanics(h)
-	h = requestContext(h)
 	h = hlog.AccessHandler(accessLog)(h)
-	return hlog.NewHandler(s.log)(h)
+	return requestContext(s.log)(h)
 }
 
 // requestContext reads the platform's request id (hlog.RequestIDHandler
-// would always make a new one) and the session id.
-func requestContext(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ids := requestIDs{request: r.Header.Get(HeaderRequestID), session: r.Header.Get(HeaderSessionID)}
-		if ids.request == "" {
-			ids.request = uuid.NewString()
-		}
-		hlog.FromRequest(r).UpdateContext(func(c zerolog.Context) zerolog.Context {
-			c = c.Str("request_id", ids.request)
+// would always make a new one) and the session id, and builds the request's
+// logger with them: one copy of the request for both, where hlog.NewHandler
+// and a logger update would make two.
+func requestContext(log zerolog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ids := requestIDs{request: r.Header.Get(HeaderRequestID), session: r.Header.Get(HeaderSessionID)}
+			if ids.request == "" {
+				ids.request = uuid.NewString()
+			}
+			c := log.With().Str("request_id", ids.request)
 			if ids.session != "" {
 				c = c.Str("session_id", ids.session)
 			}
-			return c
+			l := c.Logger()
+			ctx := context.WithValue(l.WithContext(r.Context()), requestIDsKey{}, ids)
+			next.ServeHTTP(w, r.WithContext(ctx))
 		})
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDsKey{}, ids)))
-	})
+	}
 }
 
 // accessLog writes the request line. /ping is polled every two seconds for
