@@ -59,7 +59,10 @@ func Spawn(system *actor.ActorSystem, opts Options, log zerolog.Logger) (*Cast, 
 	tasksLog := log.With().Str("component", "tasks").Logger()
 	tasks := newTaskDispatcher()
 	c.dispatchers = append(c.dispatchers, tasks)
-	taskOpts := []actor.PropsOption{actor.WithDispatcher(tasks), actor.WithMailbox(c.gov.mailbox())}
+	// A task actor gets a handful of messages in its life: the lock-free
+	// mailbox is two allocations cheaper to make than the default one, whose
+	// ring buffer pays off only under load.
+	taskOpts := []actor.PropsOption{actor.WithDispatcher(tasks), actor.WithMailbox(c.gov.mailbox(actor.UnboundedLockfree()))}
 	if c.TasksPID, err = c.spawnTopLevel("tasks", NewTaskSupervisor(c.StatusPID, opts.Limits, taskOpts, c.Running, c.TaskPanics, tasksLog), tasksLog); err != nil {
 		_ = system.Root.StopFuture(c.StatusPID).Wait()
 		c.closeDispatchers()
@@ -103,7 +106,7 @@ var resumeOnFailure = actor.NewOneForOneStrategy(0, 0, func(any) actor.Directive
 func (c *Cast) spawnTopLevel(name string, a actor.Actor, log zerolog.Logger) (*actor.PID, error) {
 	d := newPoolDispatcher(1, 1)
 	c.dispatchers = append(c.dispatchers, d)
-	props := actor.PropsFromProducer(func() actor.Actor { return a }, actor.WithDispatcher(d), actor.WithMailbox(c.gov.mailbox()),
+	props := actor.PropsFromProducer(func() actor.Actor { return a }, actor.WithDispatcher(d), actor.WithMailbox(c.gov.mailbox(actor.Unbounded())),
 		actor.WithGuardian(resumeOnFailure), actor.WithReceiverMiddleware(logPanics(&log)))
 	pid, err := c.System.Root.SpawnNamed(props, name)
 	if err != nil {

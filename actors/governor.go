@@ -95,10 +95,9 @@ func (g *governor) done(since int64) {
 	}
 }
 
-// mailbox returns a producer of protoactor's unbounded mailbox whose every
-// message goes through the governor.
-func (g *governor) mailbox() actor.MailboxProducer {
-	inner := actor.Unbounded()
+// mailbox returns a producer of inner's mailboxes whose every message goes
+// through the governor.
+func (g *governor) mailbox(inner actor.MailboxProducer) actor.MailboxProducer {
 	return func() actor.Mailbox { return &governedMailbox{Mailbox: inner(), gov: g} }
 }
 

@@ -184,7 +184,8 @@ func (s *TaskSupervisor) start(c actor.Context, m *StartTask) {
 		},
 	}
 	rec.node.Deadline = s.deadline(rec)
-	props := actor.PropsFromProducer(func() actor.Actor {
+	// The producer makes the first instance and, on each restart, a fresh one.
+	props := actor.PropsFromProducerWithActorSystem(func(*actor.ActorSystem) actor.Actor {
 		return &taskActor{id: id, spec: m.Spec, taskCtx: ctx, running: s.running, log: &s.log}
 	}, s.taskOpts...)
 	pid, err := c.SpawnNamed(props, "task-"+id.String())
