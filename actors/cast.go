@@ -52,7 +52,7 @@ func Spawn(system *actor.ActorSystem, opts Options, log zerolog.Logger) (*Cast, 
 	statusLog := log.With().Str("component", "status").Logger()
 	c.Status = NewStatusActor(statusLog)
 	var err error
-	if c.StatusPID, err = c.spawnTopLevel("status", c.Status, statusLog); err != nil {
+	if c.StatusPID, err = c.spawnTopLevel("status", c.Status); err != nil {
 		c.closeDispatchers()
 		return nil, err
 	}
@@ -63,7 +63,7 @@ func Spawn(system *actor.ActorSystem, opts Options, log zerolog.Logger) (*Cast, 
 	// mailbox is two allocations cheaper to make than the default one, whose
 	// ring buffer pays off only under load.
 	taskOpts := []actor.PropsOption{actor.WithDispatcher(tasks), actor.WithMailbox(c.gov.mailbox(actor.UnboundedLockfree()))}
-	if c.TasksPID, err = c.spawnTopLevel("tasks", NewTaskSupervisor(c.StatusPID, opts.Limits, taskOpts, c.Running, c.TaskPanics, tasksLog), tasksLog); err != nil {
+	if c.TasksPID, err = c.spawnTopLevel("tasks", NewTaskSupervisor(c.StatusPID, opts.Limits, taskOpts, c.Running, c.TaskPanics, tasksLog)); err != nil {
 		_ = system.Root.StopFuture(c.StatusPID).Wait()
 		c.closeDispatchers()
 		return nil, err
@@ -98,16 +98,16 @@ func (c *Cast) closeDispatchers() {
 
 // resumeOnFailure keeps a top-level actor and its state (and the task actors
 // under the task supervisor) through a panic in its Receive: the message that
-// caused it is dropped and logged by logPanics.
+// caused it is dropped and logged by logPanic.
 var resumeOnFailure = actor.NewOneForOneStrategy(0, 0, func(any) actor.Directive { return actor.ResumeDirective })
 
 // spawnTopLevel spawns a single instance under the resuming guardian, on a
 // goroutine of its own.
-func (c *Cast) spawnTopLevel(name string, a actor.Actor, log zerolog.Logger) (*actor.PID, error) {
+func (c *Cast) spawnTopLevel(name string, a actor.Actor) (*actor.PID, error) {
 	d := newPoolDispatcher(1, 1)
 	c.dispatchers = append(c.dispatchers, d)
 	props := actor.PropsFromProducer(func() actor.Actor { return a }, actor.WithDispatcher(d), actor.WithMailbox(c.gov.mailbox(actor.Unbounded())),
-		actor.WithGuardian(resumeOnFailure), actor.WithReceiverMiddleware(logPanics(&log)))
+		actor.WithGuardian(resumeOnFailure))
 	pid, err := c.System.Root.SpawnNamed(props, name)
 	if err != nil {
 		return nil, fmt.Errorf("spawn %s actor: %w", name, err)
@@ -115,20 +115,12 @@ func (c *Cast) spawnTopLevel(name string, a actor.Actor, log zerolog.Logger) (*a
 	return pid, nil
 }
 
-// logPanics logs the message type and stack of a panic in an actor's Receive,
-// which protoactor would otherwise drop silently, and panics on so that
-// supervision decides. A *TaskFailure is a task's reported failure, logged by
-// its supervisor with the task's own stack, and passes through.
-func logPanics(log *zerolog.Logger) actor.ReceiverMiddleware {
-	return func(next actor.ReceiverFunc) actor.ReceiverFunc {
-		return func(c actor.ReceiverContext, env *actor.MessageEnvelope) {
-			defer logPanic(log, c.Self(), env.Message)
-			next(c, env)
-		}
-	}
-}
-
-// logPanic, deferred, does logPanics' work for an actor without middleware.
+// logPanic, deferred at the top of every actor's Receive, logs the message
+// type and stack of a panic, which protoactor would otherwise drop silently,
+// and panics on so that supervision decides. A *TaskFailure is a task's
+// reported failure, logged by its supervisor with the task's own stack, and
+// passes through. (A receiver middleware would do the same at the cost of an
+// envelope per message.)
 func logPanic(log *zerolog.Logger, self *actor.PID, msg any) {
 	r := recover()
 	if r == nil {

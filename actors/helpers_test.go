@@ -20,10 +20,13 @@ func TestMain(m *testing.M) {
 
 // mustSpawn starts a cast in a fresh actor system and stops both at the end
 // of the test.
-func mustSpawn(tb testing.TB) *actors.Cast {
+func mustSpawn(tb testing.TB) *actors.Cast { return mustSpawnLogged(tb, zerolog.Nop()) }
+
+// mustSpawnLogged is mustSpawn with the cast logging to log.
+func mustSpawnLogged(tb testing.TB, log zerolog.Logger) *actors.Cast {
 	tb.Helper()
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }))
-	cast, err := actors.Spawn(system, actors.Options{}, zerolog.Nop())
+	cast, err := actors.Spawn(system, actors.Options{}, log)
 	if err != nil {
 		tb.Fatal(err)
 	}

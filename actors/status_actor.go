@@ -99,6 +99,7 @@ func (a *StatusActor) Snapshot() Snapshot { return *a.published.Load() }
 
 // Receive handles one message.
 func (a *StatusActor) Receive(c actor.Context) {
+	defer logPanic(&a.log, c.Self(), c.Message())
 	switch m := c.Message().(type) {
 	case *TrackTask:
 		a.tasks[m.Entry.ID] = m.Entry

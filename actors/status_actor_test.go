@@ -1,9 +1,15 @@
 package actors_test
 
 import (
+	"bytes"
+	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/rs/zerolog"
 
 	"github.com/agentvisor/agentvisor/actors"
 )
@@ -178,5 +184,62 @@ func TestStatusAwaitIdle(t *testing.T) {
 	case <-idle:
 	case <-time.After(5 * time.Second):
 		t.Fatal("AwaitIdle not answered once the registry emptied")
+	}
+}
+
+// lockedBuffer is a log sink written by actor goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex // guards buf
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// A panic in a top-level actor's Receive is logged with the message type and
+// stack, and the actor goes on with its state.
+func TestTopLevelActorPanicIsLoggedAndStateKept(t *testing.T) {
+	closed := make(chan bool, 1)
+	close(closed) // answering on it panics
+	tests := []struct {
+		name    string
+		pid     func(*actors.Cast) *actor.PID
+		msg     any
+		msgType string
+	}{
+		{"status actor", func(c *actors.Cast) *actor.PID { return c.StatusPID }, &actors.UntrackTask{ID: 99, Reply: closed}, "*actors.UntrackTask"},
+		{"task supervisor", func(c *actors.Cast) *actor.PID { return c.TasksPID }, &actors.CancelTask{ID: 99, Reply: closed}, "*actors.CancelTask"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			logs := &lockedBuffer{}
+			cast := mustSpawnLogged(t, zerolog.New(logs))
+			track(t, cast, 1)
+			cast.System.Root.Send(tt.pid(cast), tt.msg)
+			// Answered after the panic, by the same instance.
+			r := make(chan actors.TaskInfo, 1)
+			if info := ask(t, cast, cast.StatusPID, &actors.GetTaskInfo{Reply: r}, r); info.ActiveCount != 1 {
+				t.Fatalf("after the panic: %d tasks tracked, want 1", info.ActiveCount)
+			}
+			if tt.pid(cast) == cast.TasksPID { // its panic may be logged after the status actor answered
+				r := make(chan actors.Node, 1)
+				ask(t, cast, cast.TasksPID, &actors.Describe{Reply: r}, r)
+			}
+			out := logs.String()
+			for _, want := range []string{`"message":"actor panicked"`, `"message_type":"` + tt.msgType + `"`, `"stack":"goroutine`} {
+				if !strings.Contains(out, want) {
+					t.Fatalf("log %q lacks %s", out, want)
+				}
+			}
+		})
 	}
 }

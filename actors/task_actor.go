@@ -134,8 +134,6 @@ type taskActor struct {
 }
 
 // Receive handles one message.
-// Task actors have no receiver middleware, which would wrap every message in
-// an envelope: Receive logs its own panics.
 func (a *taskActor) Receive(c actor.Context) {
 	defer logPanic(a.log, c.Self(), c.Message())
 	switch m := c.Message().(type) {

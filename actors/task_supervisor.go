@@ -121,6 +121,7 @@ func NewTaskSupervisor(status *actor.PID, limits Limits, taskOpts []actor.PropsO
 
 // Receive handles one message.
 func (s *TaskSupervisor) Receive(c actor.Context) {
+	defer logPanic(&s.log, c.Self(), c.Message())
 	switch m := c.Message().(type) {
 	case *actor.Started:
 		s.ctx, s.sup = c, c.(actor.Supervisor)
