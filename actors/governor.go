@@ -11,7 +11,7 @@ import (
 
 // DefaultActorShare is the share of the CPU the actors' message handling may
 // take while the program serves requests, unless configured otherwise.
-const DefaultActorShare = 0.25
+const DefaultActorShare = 0.1
 
 // governWindow is the period over which the governor adds up handling time.
 // A request marks the program as serving for two windows.

@@ -123,7 +123,7 @@ type Config struct {
 	// the actors' own work (starting, tracking and ending tasks; never the
 	// tasks' functions) may take while requests are being served (see
 	// Foreground), so that a flood of task starts cannot slow /ping. In
-	// (0, 1]; 1 sets no bound. Default 0.25.
+	// (0, 1]; 1 sets no bound. Default 0.1.
 	ActorShare float64
 }
 

@@ -40,7 +40,7 @@ func TestMeasureInProcess(t *testing.T) {
 }
 
 func TestChurnStartsTasksUntilStopped(t *testing.T) {
-	a, err := startAgent()
+	a, err := startAgent(config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,8 +70,8 @@ func bare(h http.HandlerFunc) func(config) (running, error) {
 	}
 }
 
-func idleAgent(config) (running, error) {
-	a, err := startAgent()
+func idleAgent(cfg config) (running, error) {
+	a, err := startAgent(cfg)
 	if err != nil {
 		return running{}, err
 	}
@@ -81,7 +81,7 @@ func idleAgent(config) (running, error) {
 // trackedAgent tracks cfg.tracked idle tasks; stopping completes them all
 // and checks that the agent is idle again.
 func trackedAgent(cfg config) (running, error) {
-	a, err := startAgent()
+	a, err := startAgent(cfg)
 	if err != nil {
 		return running{}, err
 	}
@@ -106,7 +106,7 @@ func trackedAgent(cfg config) (running, error) {
 
 // churningAgent starts and ends tasks for as long as the load runs.
 func churningAgent(cfg config) (running, error) {
-	a, err := startAgent()
+	a, err := startAgent(cfg)
 	if err != nil {
 		return running{}, err
 	}

@@ -106,9 +106,9 @@ type agent struct {
 	*server
 }
 
-func startAgent() (*agent, error) {
+func startAgent(cfg config) (*agent, error) {
 	log := zerolog.New(io.Discard).Level(zerolog.InfoLevel)
-	sup, err := supervisor.New(supervisor.Config{Logger: log})
+	sup, err := supervisor.New(supervisor.Config{Logger: log, ActorShare: cfg.actorShare})
 	if err != nil {
 		return nil, err
 	}
