@@ -37,7 +37,7 @@ func (s *Server) middleware(h http.Handler) http.Handler {
 func requestContext(log zerolog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			ids := requestIDs{request: r.Header.Get(HeaderRequestID), session: r.Header.Get(HeaderSessionID)}
+			ids := requestIDs{request: header(r.Header, requestIDKey), session: header(r.Header, sessionIDKey)}
 			if ids.request == "" {
 				ids.request = uuid.NewString()
 			}

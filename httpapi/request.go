@@ -26,6 +26,26 @@ const (
 	CustomHeaderPrefix = "X-Amzn-Bedrock-AgentCore-Runtime-Custom-"
 )
 
+// The platform's header names are not in Go's canonical form (AgentCore,
+// not Agentcore), so http.Header.Get would canonicalize them, allocating, on
+// every call: the server looks them up by their canonical form instead.
+var (
+	sessionIDKey      = http.CanonicalHeaderKey(HeaderSessionID)
+	requestIDKey      = http.CanonicalHeaderKey(HeaderRequestID)
+	watKey            = http.CanonicalHeaderKey(HeaderWorkloadAccessToken)
+	watLegacyKey      = http.CanonicalHeaderKey(HeaderWorkloadAccessTokenLegacy)
+	oauth2CallbackKey = http.CanonicalHeaderKey(HeaderOAuth2CallbackURL)
+	lowerCustomPrefix = strings.ToLower(CustomHeaderPrefix)
+)
+
+// header is h.Get(key) for a key already in canonical form.
+func header(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
 // Entrypoint handles one invocation. ctx is cancelled when the client goes
 // away; zerolog.Ctx(ctx) is the request's logger, carrying request_id and
 // session_id. It returns any value encoding/json can encode (nil answers
@@ -68,9 +88,9 @@ func (r *Request) Decode(v any) error {
 // newRequest reads the request context from r's headers.
 func newRequest(r *http.Request, payload json.RawMessage) *Request {
 	ids := idsFrom(r.Context())
-	wat := r.Header.Get(HeaderWorkloadAccessToken)
+	wat := header(r.Header, watKey)
 	if wat == "" {
-		wat = r.Header.Get(HeaderWorkloadAccessTokenLegacy)
+		wat = header(r.Header, watLegacyKey)
 	}
 	return &Request{
 		Payload:             payload,
@@ -78,7 +98,7 @@ func newRequest(r *http.Request, payload json.RawMessage) *Request {
 		RequestID:           ids.request,
 		Headers:             forwardableHeaders(r.Header),
 		WorkloadAccessToken: wat,
-		OAuth2CallbackURL:   r.Header.Get(HeaderOAuth2CallbackURL),
+		OAuth2CallbackURL:   header(r.Header, oauth2CallbackKey),
 	}
 }
 
@@ -120,7 +140,7 @@ func forwardKey(lower string) (string, bool) {
 	switch {
 	case lower == "authorization":
 		return "Authorization", true
-	case strings.HasPrefix(lower, strings.ToLower(CustomHeaderPrefix)):
+	case strings.HasPrefix(lower, lowerCustomPrefix):
 		return lower, true
 	case strings.HasPrefix(lower, "x-amz-"), strings.HasPrefix(lower, "x-amzn-"), restrictedHeaders[lower]:
 		return "", false

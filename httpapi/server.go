@@ -98,7 +98,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.sessions.init()
 	s.warnDebug()
-	s.handler = s.middleware(s.router())
+	s.handler = s.middleware(routes{s.router()})
 	s.http = &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: readHeaderTimeout,
@@ -130,6 +130,22 @@ func (s *Server) router() *mux.Router {
 		writeError(w, r, ErrMethodNotAllowed)
 	})
 	return r
+}
+
+// routes serves a request with the handler its route maps to. It asks mux
+// only to match: mux.Router.ServeHTTP makes two copies of the request to put
+// the route and its variables in the context, which only a route with
+// variables needs (for mux.Vars), and those still go through it. The router
+// has NotFound and MethodNotAllowed handlers, so every request matches.
+type routes struct{ *mux.Router }
+
+func (rt routes) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var m mux.RouteMatch
+	if rt.Match(r, &m) && len(m.Vars) == 0 {
+		m.Handler.ServeHTTP(w, r)
+		return
+	}
+	rt.Router.ServeHTTP(w, r)
 }
 
 // ServeHTTP serves one request.
