@@ -20,13 +20,12 @@ import (
 //
 //	requestContext   request_id and session_id, and a logger that carries
 //	                 them, in the request's context (what hlog.FromRequest finds)
-//	accessLog        one line per request, with status, size and duration
-//	recoverPanics    a panic becomes a 500 and a logged stack
+//	observe          one access line per request, with status, size and
+//	                 duration; a panic becomes a 500 and a logged stack
 //	limitBody        bodies over the limit are refused with 413
 func (s *Server) middleware(h http.Handler) http.Handler {
 	h = limitBody(s.cfg.MaxBodyBytes)(h)
-	h = s.recoverPanics(h)
-	h = hlog.AccessHandler(accessLog)(h)
+	h = s.observe(h)
 	return requestContext(s.log)(h)
 }
 
@@ -75,51 +74,64 @@ func isDebugRead(r *http.Request, status int) bool {
 	return r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/debug/") && status < http.StatusBadRequest
 }
 
-// recoverPanics is the last line of defence: the entrypoint, streams and
-// WebSocket handlers recover their own panics with a better answer.
-func (s *Server) recoverPanics(next http.Handler) http.Handler {
+// observe writes the access line of every request, and recovers a panic as
+// the last line of defence (the entrypoint, streams and WebSocket handlers
+// recover their own with a better answer): a 500, a logged stack. One
+// response wrapper serves both.
+func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tw := &headerTracker{ResponseWriter: w}
+		start := time.Now()
+		rec := &responseRecorder{ResponseWriter: w}
 		defer func() {
 			v := recover()
-			if v == nil {
-				return
+			if v != nil && v != http.ErrAbortHandler { // net/http aborts a response with the latter; let it
+				s.recoverPanic(rec, r, v)
 			}
-			if v == http.ErrAbortHandler { // net/http aborts a response this way; let it
+			accessLog(r, rec.status, rec.size, time.Since(start))
+			if v == http.ErrAbortHandler {
 				panic(v)
 			}
-			s.sup.RecordPanic(supervisor.PanicHTTP)
-			hlog.FromRequest(r).Error().Str("panic", fmt.Sprint(v)).Bytes("stack", debug.Stack()).Msg("panic serving request")
-			if !tw.wroteHeader {
-				writeErrorBody(tw, http.StatusInternalServerError, errorBody{Error: "Internal Server Error"})
-			}
 		}()
-		next.ServeHTTP(tw, r)
+		next.ServeHTTP(rec, r)
 	})
 }
 
-// headerTracker remembers whether the response has started, so that a
-// panic after that does not write a second status line into the body.
-type headerTracker struct {
-	http.ResponseWriter
-	wroteHeader bool
+func (s *Server) recoverPanic(rec *responseRecorder, r *http.Request, v any) {
+	s.sup.RecordPanic(supervisor.PanicHTTP)
+	hlog.FromRequest(r).Error().Str("panic", fmt.Sprint(v)).Bytes("stack", debug.Stack()).Msg("panic serving request")
+	if rec.status == 0 {
+		writeErrorBody(rec, http.StatusInternalServerError, errorBody{Error: "Internal Server Error"})
+	}
 }
 
-func (t *headerTracker) WriteHeader(code int) {
-	if code >= 200 || code == http.StatusSwitchingProtocols {
-		t.wroteHeader = true
+// responseRecorder remembers the status and size of the response, for the
+// access line, and whether it has started, so that a panic after that does
+// not write a second status line into the body.
+type responseRecorder struct {
+	http.ResponseWriter
+	status int // the final status sent, 0 until then
+	size   int // body bytes written
+}
+
+func (t *responseRecorder) WriteHeader(code int) {
+	if t.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
+		t.status = code
 	}
 	t.ResponseWriter.WriteHeader(code)
 }
 
-func (t *headerTracker) Write(b []byte) (int, error) {
-	t.wroteHeader = true
-	return t.ResponseWriter.Write(b)
+func (t *responseRecorder) Write(b []byte) (int, error) {
+	if t.status == 0 {
+		t.status = http.StatusOK
+	}
+	n, err := t.ResponseWriter.Write(b)
+	t.size += n
+	return n, err
 }
 
 // Unwrap lets http.ResponseController and the WebSocket library reach the
 // connection's Flusher and Hijacker.
-func (t *headerTracker) Unwrap() http.ResponseWriter { return t.ResponseWriter }
+func (t *responseRecorder) Unwrap() http.ResponseWriter { return t.ResponseWriter }
 
 // limitBody refuses a declared length over max at once and cuts a body that
 // grows past it; the reader's error becomes a 413 where the body is read.
