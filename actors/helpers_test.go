@@ -7,16 +7,12 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/rs/zerolog"
-	"go.uber.org/goleak"
 
 	"github.com/agentvisor/agentvisor/actors"
+	"github.com/agentvisor/agentvisor/internal/leakcheck"
 )
 
-// protoactor logs a dead letter through a throttle whose goroutine lives for
-// the throttle interval, 1s; nothing can stop it early.
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/asynkron/protoactor-go/actor.NewDeadLetter.NewThrottle.func4.1"))
-}
+func TestMain(m *testing.M) { leakcheck.VerifyTestMain(m) }
 
 // mustSpawn starts a cast in a fresh actor system and stops both at the end
 // of the test.

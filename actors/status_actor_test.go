@@ -1,9 +1,7 @@
 package actors_test
 
 import (
-	"bytes"
 	"strings"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -12,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/agentvisor/agentvisor/actors"
+	"github.com/agentvisor/agentvisor/internal/logbuf"
 )
 
 func track(tb testing.TB, cast *actors.Cast, id actors.TaskID) {
@@ -187,24 +186,6 @@ func TestStatusAwaitIdle(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a log sink written by actor goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex // guards buf
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // A panic in a top-level actor's Receive is logged with the message type and
 // stack, and the actor goes on with its state.
 func TestTopLevelActorPanicIsLoggedAndStateKept(t *testing.T) {
@@ -221,7 +202,7 @@ func TestTopLevelActorPanicIsLoggedAndStateKept(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			logs := &lockedBuffer{}
+			logs := &logbuf.Buffer{}
 			cast := mustSpawnLogged(t, zerolog.New(logs))
 			track(t, cast, 1)
 			cast.System.Root.Send(tt.pid(cast), tt.msg)

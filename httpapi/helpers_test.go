@@ -1,30 +1,23 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
-	"go.uber.org/goleak"
 
 	"github.com/agentvisor/agentvisor/httpapi"
+	"github.com/agentvisor/agentvisor/internal/leakcheck"
+	"github.com/agentvisor/agentvisor/internal/logbuf"
 	"github.com/agentvisor/agentvisor/supervisor"
 )
 
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		// protoactor's dead-letter throttle keeps a goroutine for its 1 s
-		// interval after a dead letter; it ends on its own.
-		goleak.IgnoreAnyFunction("github.com/asynkron/protoactor-go/actor.NewDeadLetter.NewThrottle.func4.1"),
-	)
-}
+func TestMain(m *testing.M) { leakcheck.VerifyTestMain(m) }
 
 // mustSupervisor starts a supervisor that the test shuts down.
 func mustSupervisor(tb testing.TB) *supervisor.Supervisor {
@@ -112,22 +105,7 @@ func eventually(tb testing.TB, what string, cond func() bool) {
 }
 
 // logBuffer is a goroutine-safe log sink.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
+type logBuffer struct{ logbuf.Buffer }
 
 func (l *logBuffer) logger(level zerolog.Level) zerolog.Logger {
 	return zerolog.New(l).Level(level)

@@ -1,26 +1,19 @@
 package supervisor_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/rs/zerolog"
-	"go.uber.org/goleak"
 
+	"github.com/agentvisor/agentvisor/internal/leakcheck"
+	"github.com/agentvisor/agentvisor/internal/logbuf"
 	"github.com/agentvisor/agentvisor/supervisor"
 )
 
-// protoactor logs a dead letter (such as a second stop sent to a task actor
-// that just stopped) through a throttle whose goroutine lives for the throttle
-// interval, 1s; nothing can stop it early.
-var deadLetterThrottle = goleak.IgnoreAnyFunction("github.com/asynkron/protoactor-go/actor.NewDeadLetter.NewThrottle.func4.1")
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m, deadLetterThrottle) }
+func TestMain(m *testing.M) { leakcheck.VerifyTestMain(m) }
 
 // inBubble runs f in a synctest bubble (virtual time). Last of all it lets
 // virtual time pass protoactor's 1s dead-letter throttle, whose goroutine
@@ -33,42 +26,14 @@ func inBubble(t *testing.T, f func(t *testing.T)) {
 }
 
 // logBuffer collects JSON log lines from many goroutines.
-type logBuffer struct {
-	mu  sync.Mutex // guards buf
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// lines returns every log line decoded, in order.
-func (b *logBuffer) lines(tb testing.TB) []map[string]any {
-	tb.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []map[string]any
-	for _, raw := range bytes.Split(bytes.TrimSpace(b.buf.Bytes()), []byte("\n")) {
-		if len(raw) == 0 {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal(raw, &m); err != nil {
-			tb.Fatalf("log line %q: %v", raw, err)
-		}
-		out = append(out, m)
-	}
-	return out
-}
+type logBuffer struct{ logbuf.Buffer }
 
 // find returns the log lines whose message is msg and, if id is not zero,
 // whose task_id is id.
 func (b *logBuffer) find(tb testing.TB, msg string, id supervisor.TaskID) []map[string]any {
 	tb.Helper()
 	var out []map[string]any
-	for _, l := range b.lines(tb) {
+	for _, l := range b.Lines(tb) {
 		if l["message"] == msg && (id == 0 || l["task_id"] == float64(id)) {
 			out = append(out, l)
 		}

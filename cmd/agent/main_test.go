@@ -9,22 +9,17 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/agentvisor/agentvisor/internal/leakcheck"
+	"github.com/agentvisor/agentvisor/internal/logbuf"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		// protoactor's dead-letter throttle keeps a goroutine for its 1 s
-		// interval after a dead letter; it ends on its own. Its name depends
-		// on inlining.
-		goleak.IgnoreAnyFunction("github.com/asynkron/protoactor-go/actor.NewThrottle.func1"),
-		goleak.IgnoreAnyFunction("github.com/asynkron/protoactor-go/actor.NewDeadLetter.NewThrottle.func4.1"),
-		goleak.Cleanup(func(int) { removeBinary() }),
-	)
+	leakcheck.VerifyTestMain(m, goleak.Cleanup(func(int) { removeBinary() }))
 }
 
 func TestParseConfig(t *testing.T) {
@@ -226,19 +221,4 @@ func TestSeedLogsAreJSON(t *testing.T) {
 }
 
 // syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type syncBuffer struct{ logbuf.Buffer }

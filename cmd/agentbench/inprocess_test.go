@@ -5,14 +5,10 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
+	"github.com/agentvisor/agentvisor/internal/leakcheck"
 )
 
-// protoactor logs a dead letter through a throttle whose goroutine lives
-// for the throttle interval, 1s; nothing can stop it early.
-var deadLetterThrottle = goleak.IgnoreAnyFunction("github.com/asynkron/protoactor-go/actor.NewDeadLetter.NewThrottle.func4.1")
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m, deadLetterThrottle) }
+func TestMain(m *testing.M) { leakcheck.VerifyTestMain(m) }
 
 // tiny is a configuration small enough for a unit test under -race.
 func tiny() config {
