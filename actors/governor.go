@@ -28,6 +28,9 @@ const governWindow = time.Millisecond
 // the last two windows the actors run unbounded.
 //
 // Every field is atomic: the governor is shared by every mailbox of a cast.
+// A new window's reset is not atomic as a whole, so the bound is approximate
+// by a message or so: one counted during the reset is forgotten, or a worker
+// waits a window longer than it had to.
 type governor struct {
 	origin time.Time
 	share  float64
