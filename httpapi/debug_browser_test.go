@@ -42,9 +42,13 @@ func chromiumPath(tb testing.TB) string {
 // waits for it to exit.
 func mustBrowser(tb testing.TB) context.Context {
 	tb.Helper()
+	dir := tb.TempDir()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromiumPath(tb)),
-		chromedp.UserDataDir(tb.TempDir()),
+		chromedp.UserDataDir(dir),
+		// Chromium leaves its singleton socket's folder in $TMPDIR; keep it
+		// in the test's own folder, which the test removes.
+		chromedp.Env("TMPDIR=" + dir),
 		chromedp.Headless,
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,
