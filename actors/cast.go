@@ -39,12 +39,16 @@ type Options struct {
 	Limits Limits
 	// ActorShare is the most of the CPU, as a fraction of GOMAXPROCS, that
 	// the actors' message handling may take while requests are served (see
-	// Foreground); 1 sets no bound. Zero means DefaultActorShare.
+	// Foreground): 0 for DefaultActorShare, or in [MinActorShare, 1], 1
+	// setting no bound.
 	ActorShare float64
 }
 
 // Spawn starts the status actor and the task supervisor in system.
 func Spawn(system *actor.ActorSystem, opts Options, log zerolog.Logger) (*Cast, error) {
+	if err := CheckActorShare(opts.ActorShare); err != nil {
+		return nil, fmt.Errorf("spawn cast: %w", err)
+	}
 	if opts.ActorShare == 0 {
 		opts.ActorShare = DefaultActorShare
 	}

@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"errors"
+	"fmt"
 	"math"
 	"runtime"
 	"sync/atomic"
@@ -9,28 +11,53 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 )
 
-// DefaultActorShare is the share of the CPU the actors' message handling may
-// take while the program serves requests, unless configured otherwise.
-const DefaultActorShare = 0.1
+// The share of the CPU the actors' message handling may take while the
+// program serves requests.
+const (
+	// DefaultActorShare is the share unless configured otherwise.
+	DefaultActorShare = 0.1
+	// MinActorShare is the smallest share that can be configured: below
+	// it, a window's budget would be too small for a message.
+	MinActorShare = 0.01
+)
+
+// ErrInvalidActorShare is an Options.ActorShare out of range.
+var ErrInvalidActorShare = errors.New("invalid actor share")
+
+// CheckActorShare returns ErrInvalidActorShare (wrapped) unless share is 0
+// (the default) or in [MinActorShare, 1].
+func CheckActorShare(share float64) error {
+	if share == 0 || (share >= MinActorShare && share <= 1) {
+		return nil
+	}
+	return fmt.Errorf("actor share %v: want 0 (the default) or a share in [%v, 1]: %w", share, MinActorShare, ErrInvalidActorShare)
+}
 
 // governWindow is the period over which the governor adds up handling time.
 // A request marks the program as serving for two windows.
 const governWindow = time.Millisecond
 
+// maxDebtWindows bounds what the actors' overspending carries into the
+// next windows: a long message pays for itself without stopping the actors
+// for long.
+const maxDebtWindows = 10
+
 // governor keeps the actors' own work (starting, tracking and stopping tasks,
 // not the tasks' functions) from starving the requests the program serves.
 // Go's scheduler runs goroutines that are ready before it looks for sockets
 // that are: a flood of task starts, which keeps the actors' workers always
-// ready, left /ping waiting for the CPU. While requests are being served
-// (Foreground), every message handled counts against a budget of share ×
-// GOMAXPROCS of each window, and a worker that finds the budget spent sleeps
-// until the next window, leaving the CPU to the requests. With no request in
-// the last two windows the actors run unbounded.
+// ready, left /ping waiting for the CPU. Within two windows of the start of
+// a request (Foreground), every message handled counts against a budget of
+// share × GOMAXPROCS of each window, and a worker that finds the budget
+// spent sleeps until the next window, leaving the CPU to the requests. What
+// a window overspends (a long message, or many workers let in at once) is
+// carried into the next ones, up to maxDebtWindows budgets. With no request
+// started in the last two windows the actors run unbounded.
 //
-// Every field is atomic: the governor is shared by every mailbox of a cast.
-// A new window's reset is not atomic as a whole, so the bound is approximate
-// by a message or so: one counted during the reset is forgotten, or a worker
-// waits a window longer than it had to.
+// The bound is approximate: handling is counted in wall time, a worker that
+// wakes may find the window it waited for already spent by others, and the
+// fields, each atomic (every mailbox of a cast shares the governor), do not
+// change together.
 type governor struct {
 	origin time.Time
 	share  float64
@@ -77,10 +104,9 @@ func (g *governor) admit() int64 {
 			return -1
 		}
 		begun := g.begun.Load()
-		if now-begun >= int64(governWindow) {
+		if elapsed := now - begun; elapsed >= int64(governWindow) {
 			if g.begun.CompareAndSwap(begun, now) {
-				g.budget.Store(int64(g.share * float64(governWindow) * float64(runtime.GOMAXPROCS(0))))
-				g.spent.Store(0)
+				g.openWindow(elapsed / int64(governWindow))
 			}
 			continue
 		}
@@ -89,6 +115,20 @@ func (g *governor) admit() int64 {
 		}
 		time.Sleep(time.Duration(begun + int64(governWindow) - now))
 	}
+}
+
+// openWindow starts a window, windows after the last one began: the new
+// budget, and what is left of the debt after those windows' budgets paid it
+// off, at most maxDebtWindows budgets.
+func (g *governor) openWindow(windows int64) {
+	budget := int64(g.share * float64(governWindow) * float64(runtime.GOMAXPROCS(0)))
+	spent := g.spent.Load()
+	var debt int64
+	if windows <= maxDebtWindows {
+		debt = min(max(spent-windows*g.budget.Load(), 0), maxDebtWindows*budget)
+	}
+	g.budget.Store(budget)
+	g.spent.Add(debt - spent) // keeps what other workers counted meanwhile
 }
 
 // done counts the handling of a message admitted at since.

@@ -77,9 +77,14 @@ func readPayload(body io.Reader, size int64) (json.RawMessage, error) {
 // readAll is io.ReadAll with a first buffer of the declared size (and one
 // byte to meet the end) where io.ReadAll starts at 512 bytes, too much for a
 // small payload. The first buffer is at most 64 KiB, so that a client that
-// declares a large body and sends nothing costs nothing.
+// declares a large body and sends nothing costs nothing; an undeclared size
+// (-1) starts at 512 bytes, as io.ReadAll does.
 func readAll(r io.Reader, size int64) ([]byte, error) {
-	b := make([]byte, 0, min(max(size, 0), 64<<10)+1)
+	first := int64(512)
+	if size >= 0 {
+		first = min(size, 64<<10) + 1
+	}
+	b := make([]byte, 0, first)
 	for {
 		n, err := r.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]

@@ -184,7 +184,7 @@ func TestPanicsAreCounted(t *testing.T) {
 }
 
 func TestConfigRejectsBadActorShare(t *testing.T) {
-	for _, share := range []float64{-0.1, 1.5, math.NaN(), math.Inf(1)} {
+	for _, share := range []float64{-0.1, 1e-9, 0.009, 1.5, math.NaN(), math.Inf(1)} {
 		if _, err := supervisor.New(supervisor.Config{ActorShare: share}); !errors.Is(err, supervisor.ErrInvalidOption) {
 			t.Errorf("ActorShare %v: %v, want ErrInvalidOption", share, err)
 		}
@@ -197,6 +197,7 @@ func TestTasksUnderForegroundAreExact(t *testing.T) {
 	sup, _ := mustNew(t, supervisor.Config{ActorShare: 0.05})
 	serving := make(chan struct{})
 	done := make(chan struct{})
+	defer func() { close(serving); <-done }() // also when the test fails
 	go func() {
 		defer close(done)
 		for {
@@ -220,8 +221,6 @@ func TestTasksUnderForegroundAreExact(t *testing.T) {
 		}
 	}
 	waitIdle(t, sup)
-	close(serving)
-	<-done
 	if n := ran.Load(); n != perKind {
 		t.Fatalf("%d task functions ran, want %d", n, perKind)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -121,9 +120,9 @@ type Config struct {
 	Limits Limits
 	// ActorShare is the most of the CPU, as a fraction of GOMAXPROCS, that
 	// the actors' own work (starting, tracking and ending tasks; never the
-	// tasks' functions) may take while requests are being served (see
+	// tasks' functions) may take within 2 ms of the start of a request (see
 	// Foreground), so that a flood of task starts cannot slow /ping. In
-	// (0, 1]; 1 sets no bound. Default 0.1.
+	// [0.01, 1]; 1 sets no bound. Default 0.1.
 	ActorShare float64
 }
 
@@ -144,11 +143,8 @@ func (c Config) withDefaults() (Config, error) {
 			*d.v = d.def
 		}
 	}
-	switch {
-	case c.ActorShare < 0 || c.ActorShare > 1 || math.IsNaN(c.ActorShare):
-		return c, fmt.Errorf("config ActorShare %v: not in (0, 1]: %w", c.ActorShare, ErrInvalidOption)
-	case c.ActorShare == 0:
-		c.ActorShare = actors.DefaultActorShare
+	if err := actors.CheckActorShare(c.ActorShare); err != nil {
+		return c, fmt.Errorf("config ActorShare: %w: %w", err, ErrInvalidOption)
 	}
 	if c.Limits.MaxTasks < 0 {
 		return c, fmt.Errorf("config Limits.MaxTasks %d: %w", c.Limits.MaxTasks, ErrInvalidOption)
@@ -249,9 +245,9 @@ func await[T any](ctx context.Context, s *Supervisor, pid *actor.PID, msg any, r
 	}
 }
 
-// Foreground tells the supervisor that the program is serving a request
-// now: for the next two milliseconds its actors take at most
-// Config.ActorShare of the CPU and leave the rest to the requests. Go's
+// Foreground tells the supervisor that a request is starting: for the next
+// two milliseconds its actors take at most Config.ActorShare of the CPU and
+// leave the rest to the requests. Go's
 // scheduler would otherwise run the actors' always-ready workers before the
 // connections waiting on the network. httpapi.Server calls it for every
 // request; a program with a server of its own may call it too. It is cheap
