@@ -16,8 +16,8 @@
 // The scenarios run -rounds times (3) for -duration each (4s), interleaved so
 // that a burst of noise from the rest of the machine lands on one run of
 // each rather than on every run of one; the table shows each figure's
-// median: requests/s, p50 and p99, and ratios to (1) (and to (1b) for
-// POSTs). In process, from -callers goroutines: AddAsyncTask +
+// median (requests/s, p50 and p99) and the median of each round's ratios to
+// the ceiling of that round, (1) (and (1b) for POSTs). In process, from -callers goroutines: AddAsyncTask +
 // CompleteAsyncTask pairs per second, Go of an empty function to completion
 // per second, the status afterwards, and the live heap per tracked idle task
 // at each -heap-tasks count. Last, each target of the issue with PASS or

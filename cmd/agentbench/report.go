@@ -37,7 +37,7 @@ func report(w io.Writer, cfg config, results []result, in inProcess) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "machine: %d cores (GOMAXPROCS %d), %s, %s %s/%s\n\n",
 		runtime.NumCPU(), runtime.GOMAXPROCS(0), cpuModel(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
-	runs := fmt.Sprintf("each figure the median of %d interleaved runs of %s", cfg.rounds, cfg.duration)
+	runs := fmt.Sprintf("each figure the median of %d interleaved runs of %s, each ratio the median of the runs' ratios to the same round's ceiling", cfg.rounds, cfg.duration)
 	if cfg.rounds == 1 {
 		runs = fmt.Sprintf("one run of %s each: noisy, see the default run for the targets", cfg.duration)
 	}
@@ -52,8 +52,6 @@ func report(w io.Writer, cfg config, results []result, in inProcess) error {
 }
 
 func writeTable(w io.Writer, results []result) {
-	ceiling, _ := find(results, "1")
-	post, _ := find(results, "1b")
 	width := len("scenario")
 	for _, r := range results {
 		width = max(width, len(r.name))
@@ -62,11 +60,11 @@ func writeTable(w io.Writer, results []result) {
 	row("", width, "scenario", "req/s", "p50", "p99", "req/s vs (1)", "p99 vs (1)", "req/s vs (1b)")
 	for _, r := range results {
 		vsPost := "-"
-		if r.post {
-			vsPost = ratio(r.load.RPS, post.load.RPS)
+		if r.post && r.vs.rpsPost > 0 {
+			vsPost = twoPlaces(r.vs.rpsPost)
 		}
 		row("("+r.id+")", width, r.name, grouped(int(r.load.RPS)), r.load.P50, r.load.P99,
-			ratio(r.load.RPS, ceiling.load.RPS), ratio(float64(r.load.P99), float64(ceiling.load.P99)), vsPost)
+			twoPlaces(r.vs.rps), twoPlaces(r.vs.p99), vsPost)
 	}
 	for _, r := range results {
 		if r.tasks != nil {
@@ -115,7 +113,6 @@ func writeChecks(w io.Writer, cs []check) {
 // checks compares the figures with the targets. A target whose
 // scenario did not run (-scenarios) is missed: "not measured".
 func checks(results []result, in inProcess) []check {
-	ceiling, _ := find(results, "1")
 	var cs []check
 	for _, t := range []struct {
 		id    string
@@ -123,7 +120,7 @@ func checks(results []result, in inProcess) []check {
 		min   float64
 	}{{"2", "/ping idle", pingIdleRatio}, {"3", "/ping with tracked tasks", pingIdleRatio}, {"4", "/ping during churn", pingChurnRatio}} {
 		r, ok := find(results, t.id)
-		rps, p99 := r.load.RPS/ceiling.load.RPS, float64(r.load.P99)/float64(ceiling.load.P99)
+		rps, p99 := r.vs.rps, r.vs.p99
 		cs = append(cs,
 			measured(ok, fmt.Sprintf("(%s) %s: req/s >= %.2f of (1)", t.id, t.label, t.min), fmt.Sprintf("%.2f", rps), rps >= t.min),
 			measured(ok, fmt.Sprintf("(%s) %s: p99 <= %.0fx (1)'s", t.id, t.label, p99MaxFactor), fmt.Sprintf("%.2fx", p99), p99 <= p99MaxFactor))
@@ -132,7 +129,7 @@ func checks(results []result, in inProcess) []check {
 		}
 	}
 	r, ok := find(results, "5")
-	inv := r.load.RPS / ceiling.load.RPS
+	inv := r.vs.rps
 	cs = append(cs, measured(ok, fmt.Sprintf("(5) /invocations: req/s >= %.2f of (1)", invokeRatio), fmt.Sprintf("%.2f", inv), inv >= invokeRatio),
 		rateCheck("AddAsyncTask+CompleteAsyncTask pairs/s", minPairsPerSec, in.pairs),
 		rateCheck("Go tasks/s, to completion", minGoPerSec, in.gos))
@@ -185,12 +182,7 @@ func find(results []result, id string) (result, bool) {
 	return result{}, false
 }
 
-func ratio(a, b float64) string {
-	if b == 0 {
-		return "-"
-	}
-	return strconv.FormatFloat(a/b, 'f', 2, 64)
-}
+func twoPlaces(x float64) string { return strconv.FormatFloat(x, 'f', 2, 64) }
 
 // grouped writes n with thousands separators: 1,000,000.
 func grouped(n int) string {

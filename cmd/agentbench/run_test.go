@@ -102,7 +102,7 @@ func TestChecksCompareWithTheCeiling(t *testing.T) {
 	load := func(id string, rps float64, p99 time.Duration) result {
 		return result{scenario: scenario{id: id}, load: wrkResult{RPS: rps, P99: p99}}
 	}
-	results := []result{
+	one := []result{
 		load("1", 100_000, 4*ms),
 		load("2", 85_000, 8*ms),  // both at their limits: met
 		load("3", 84_000, 9*ms),  // both just beyond: missed
@@ -110,7 +110,13 @@ func TestChecksCompareWithTheCeiling(t *testing.T) {
 		load("1b", 90_000, 5*ms), // the POST ceiling: no target of its own
 		load("5", 69_000, 50*ms), // invocations: missed
 	}
-	results[3].tasks = &rate{ops: 10, elapsed: time.Second}
+	one[3].tasks = &rate{ops: 10, elapsed: time.Second}
+	all := make([]scenario, len(one))
+	rounds := make([][]result, len(one))
+	for i, r := range one {
+		all[i], rounds[i] = r.scenario, []result{r}
+	}
+	results := summarize(all, rounds)
 	in := inProcess{
 		pairs: rate{ops: 200_000, elapsed: time.Second},
 		gos:   rate{ops: 99_999, elapsed: time.Second},
@@ -140,6 +146,26 @@ func TestMedianOfRounds(t *testing.T) {
 	}
 	if got.tasks.ops != 60 || got.tasks.elapsed != 3*time.Second {
 		t.Errorf("churn %+v, want the sum: 60 starts in 3s", *got.tasks)
+	}
+}
+
+// Ratios are taken round by round, so that a round on a slower machine
+// weighs like any other.
+func TestRatiosAreMediansOfEachRoundsRatios(t *testing.T) {
+	ms := time.Millisecond
+	run := func(id string, rps float64, p99 time.Duration) result {
+		return result{scenario: scenario{id: id}, load: wrkResult{RPS: rps, P99: p99}}
+	}
+	all := []scenario{{id: "1"}, {id: "1b"}, {id: "5"}}
+	rounds := [][]result{ // the second round ran on a machine half as fast
+		{run("1", 100_000, 4*ms), run("1", 50_000, 8*ms), run("1", 90_000, 4*ms)},
+		{run("1b", 80_000, 4*ms), run("1b", 40_000, 8*ms), run("1b", 80_000, 4*ms)},
+		{run("5", 70_000, 6*ms), run("5", 40_000, 12*ms), run("5", 60_000, 8*ms)},
+	}
+	// Ratios of the medians would say 0.67, 2x and 0.75.
+	vs := summarize(all, rounds)[2].vs
+	if vs.rps != 0.7 || vs.p99 != 1.5 || vs.rpsPost != 0.875 {
+		t.Fatalf("ratios %+v, want 0.7 of (1), p99 1.5x, 0.875 of (1b)", vs)
 	}
 }
 

@@ -34,7 +34,16 @@ type running struct {
 type result struct {
 	scenario
 	load  wrkResult
+	vs    ratios
 	tasks *rate // the churn achieved during the load, nil without churn
+}
+
+// ratios are a scenario's figures over its ceilings' in the same round,
+// each the median over the rounds: a machine that slows down between rounds
+// slows a scenario and its ceiling alike.
+type ratios struct {
+	rps, p99 float64 // over (1)'s
+	rpsPost  float64 // over (1b)'s; 0 when (1b) did not run
 }
 
 // scenarios are the scenarios to run: all of them, or those -scenarios
@@ -122,8 +131,7 @@ func churningAgent(cfg config) (running, error) {
 
 // runHTTP runs every scenario in turn, cfg.rounds times, telling progress
 // on w. Rounds interleave the scenarios, so that a burst of noise from the
-// rest of the machine hits one run of each rather than all runs of one;
-// each scenario's figures are the medians of its rounds.
+// rest of the machine hits one run of each rather than all runs of one.
 func runHTTP(ctx context.Context, cfg config, gen *loadGen, progress io.Writer) ([]result, error) {
 	all := scenarios(cfg)
 	rounds := make([][]result, len(all))
@@ -138,20 +146,51 @@ func runHTTP(ctx context.Context, cfg config, gen *loadGen, progress io.Writer) 
 			rounds[i] = append(rounds[i], r)
 		}
 	}
-	results := make([]result, len(all))
-	for i := range all {
-		results[i] = medianOf(rounds[i])
+	return summarize(all, rounds), nil
+}
+
+// summarize gives each scenario the medians of its rounds' figures and of
+// its rounds' ratios to the ceilings; rounds[0] are the ceiling's.
+func summarize(all []scenario, rounds [][]result) []result {
+	var post []result
+	for i, sc := range all {
+		if sc.id == "1b" {
+			post = rounds[i]
+		}
 	}
-	return results, nil
+	results := make([]result, len(rounds))
+	for i, rs := range rounds {
+		results[i] = medianOf(rs)
+		results[i].vs = ratiosOf(rs, rounds[0], post)
+	}
+	return results
+}
+
+func ratiosOf(rs, ceiling, post []result) ratios {
+	perRound := func(figure func(r int) float64) float64 {
+		vs := make([]float64, len(rs))
+		for r := range rs {
+			vs[r] = figure(r)
+		}
+		return median(vs)
+	}
+	v := ratios{
+		rps: perRound(func(r int) float64 { return rs[r].load.RPS / ceiling[r].load.RPS }),
+		p99: perRound(func(r int) float64 { return float64(rs[r].load.P99) / float64(ceiling[r].load.P99) }),
+	}
+	if post != nil {
+		v.rpsPost = perRound(func(r int) float64 { return rs[r].load.RPS / post[r].load.RPS })
+	}
+	return v
 }
 
 // medianOf takes each figure's median over the rounds (the upper one for
 // an even count) and adds up the task churn.
 func medianOf(rounds []result) result {
 	res := rounds[0]
-	res.load.RPS = median(rounds, func(r result) float64 { return r.load.RPS })
-	res.load.P50 = time.Duration(median(rounds, func(r result) float64 { return float64(r.load.P50) }))
-	res.load.P99 = time.Duration(median(rounds, func(r result) float64 { return float64(r.load.P99) }))
+	res.load.RPS = medianFigure(rounds, func(r result) float64 { return r.load.RPS })
+	res.load.P50 = time.Duration(medianFigure(rounds, func(r result) float64 { return float64(r.load.P50) }))
+	res.load.P99 = time.Duration(medianFigure(rounds, func(r result) float64 { return float64(r.load.P99) }))
 	if res.tasks == nil {
 		return res
 	}
@@ -165,11 +204,16 @@ func medianOf(rounds []result) result {
 	return res
 }
 
-func median(rounds []result, figure func(result) float64) float64 {
+func medianFigure(rounds []result, figure func(result) float64) float64 {
 	vs := make([]float64, len(rounds))
 	for i, r := range rounds {
 		vs[i] = figure(r)
 	}
+	return median(vs)
+}
+
+// median is the middle value of vs, the upper one for an even count.
+func median(vs []float64) float64 {
 	slices.Sort(vs)
 	return vs[len(vs)/2]
 }
