@@ -115,6 +115,17 @@ var restrictedHeaders = map[string]bool{
 	"workloadaccesstoken": true, "oauth2callbackurl": true,
 }
 
+// restrictedCanonical is restrictedHeaders as the server keys a request's
+// headers, in canonical form: most of a request's headers are skipped
+// without lowering their names, which would allocate.
+var restrictedCanonical = func() map[string]bool {
+	m := make(map[string]bool, len(restrictedHeaders))
+	for name := range restrictedHeaders {
+		m[http.CanonicalHeaderKey(name)] = true
+	}
+	return m
+}()
+
 // restrictedPrefixes start families of headers that are never forwarded.
 var restrictedPrefixes = []string{"x-forwarded-", "proxy-", "sec-", "if-", "access-control-request-"}
 
@@ -122,6 +133,9 @@ var restrictedPrefixes = []string{"x-forwarded-", "proxy-", "sec-", "if-", "acce
 func forwardableHeaders(h http.Header) map[string]string {
 	var out map[string]string
 	for name, values := range h {
+		if restrictedCanonical[name] {
+			continue
+		}
 		key, ok := forwardKey(strings.ToLower(name))
 		if !ok {
 			continue
