@@ -75,10 +75,10 @@ func Spawn(system *actor.ActorSystem, opts Options, log zerolog.Logger) (*Cast, 
 	return c, nil
 }
 
-// Foreground records that the program is serving a request now: for the
-// next two milliseconds the actors' message handling takes at most the
-// configured share of the CPU. Safe from any goroutine; cheap enough to call
-// per request.
+// Foreground records that a request is starting: for the next two
+// milliseconds the actors' message handling takes at most the configured
+// share of the CPU. Safe from any goroutine; cheap enough to call per
+// request.
 func (c *Cast) Foreground() { c.gov.Foreground() }
 
 // Stop stops the task supervisor (and with it every task actor), then the
