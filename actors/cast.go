@@ -81,6 +81,9 @@ func Spawn(system *actor.ActorSystem, opts Options, log zerolog.Logger) (*Cast, 
 // request.
 func (c *Cast) Foreground() { c.gov.Foreground() }
 
+// Governor describes how much the actors held back for requests.
+func (c *Cast) Governor() GovernorNode { return c.gov.node() }
+
 // Stop stops the task supervisor (and with it every task actor), then the
 // status actor, and waits for both.
 func (c *Cast) Stop() error {

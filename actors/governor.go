@@ -68,6 +68,10 @@ type governor struct {
 	begun  atomic.Int64
 	spent  atomic.Int64
 	budget atomic.Int64
+	// waits and waited count the workers' waits for a new window and their
+	// time, in ns, for the tree.
+	waits  atomic.Uint64
+	waited atomic.Int64
 }
 
 // newGovernor returns a governor that bounds the actors to share of the CPU
@@ -113,7 +117,10 @@ func (g *governor) admit() int64 {
 		if g.spent.Load() < g.budget.Load() {
 			return now
 		}
-		time.Sleep(time.Duration(begun + int64(governWindow) - now))
+		wait := begun + int64(governWindow) - now
+		g.waits.Add(1)
+		g.waited.Add(wait)
+		time.Sleep(time.Duration(wait))
 	}
 }
 
@@ -129,6 +136,11 @@ func (g *governor) openWindow(windows int64) {
 	}
 	g.budget.Store(budget)
 	g.spent.Add(debt - spent) // keeps what other workers counted meanwhile
+}
+
+// node describes the governor for the tree.
+func (g *governor) node() GovernorNode {
+	return GovernorNode{ActorShare: g.share, Waits: g.waits.Load(), WaitedSeconds: time.Duration(g.waited.Load()).Seconds()}
 }
 
 // done counts the handling of a message admitted at since.

@@ -35,6 +35,9 @@ func TestGovernorWaitsForTheNextWindowOnceTheBudgetIsSpent(t *testing.T) {
 		if spent, debt := time.Duration(g.spent.Load()), budget()/2; spent != debt {
 			t.Fatalf("new window starts with %s spent, want the %s overspent before", spent, debt)
 		}
+		if n, want := g.node(), (GovernorNode{ActorShare: 0.25, Waits: 1, WaitedSeconds: (governWindow * 3 / 4).Seconds()}); n != want {
+			t.Fatalf("tree node %+v, want %+v", n, want)
+		}
 	})
 }
 

@@ -42,6 +42,9 @@ type (
 	Limits = actors.Limits
 	// LimitsNode shows the limits in the tree, with how much is in use.
 	LimitsNode = actors.LimitsNode
+	// GovernorNode shows in the tree how much the actors held back for
+	// requests (Config.ActorShare).
+	GovernorNode = actors.GovernorNode
 	// TaskState is where a live task is in its life.
 	TaskState = actors.TaskState
 )

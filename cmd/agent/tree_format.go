@@ -31,7 +31,11 @@ type treeNode struct {
 	// Limits is shown as the agent sends it, whatever it holds.
 	Limits   json.RawMessage   `json:"limits"`
 	Panics   map[string]uint64 `json:"panics"`
-	Children []treeNode        `json:"children"`
+	Governor *struct {
+		Waits         uint64  `json:"waits"`
+		WaitedSeconds float64 `json:"waited_seconds"`
+	} `json:"governor"`
+	Children []treeNode `json:"children"`
 }
 
 // treeState is the status actor's part of its node.
@@ -136,10 +140,22 @@ func details(n treeNode, now time.Time) string {
 		return taskDetails(n.Task, now)
 	case n.Counts != nil:
 		return supervisorDetails(n)
-	case len(n.Panics) > 0:
-		return "recovered panics: " + counts(n.Panics)
 	}
-	return ""
+	return systemDetails(n)
+}
+
+// systemDetails shows the recovered panics and the actors' waits for
+// requests, when there are any.
+func systemDetails(n treeNode) string {
+	var parts []string
+	if len(n.Panics) > 0 {
+		parts = append(parts, "recovered panics: "+counts(n.Panics))
+	}
+	if g := n.Governor; g != nil && g.Waits > 0 {
+		parts = append(parts, fmt.Sprintf("actors held back for requests %d %s, %s in all",
+			g.Waits, plural(int(g.Waits), "time", "times"), humanSeconds(g.WaitedSeconds)))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // counts writes a map of counts as "a 1, b 2", in key order.
