@@ -12,29 +12,31 @@ import (
 
 // Commands the status actor takes.
 type (
-	// TrackTask adds a task to the registry and answers Reply with its id.
+	// TrackTask adds a task to the registry and answers Reply, which the
+	// task supervisor has taken, with its id.
 	TrackTask struct {
 		Entry TaskEntry
-		Reply chan<- TaskStart
+		Reply *Request[TaskStart]
 	}
-	// UntrackTask removes a task from the registry; Reply (optional) says
-	// whether it was there. Removing an absent task changes nothing.
+	// UntrackTask removes a task from the registry; Reply (optional, taken
+	// by the task supervisor) says whether it was there. Removing an absent
+	// task changes nothing.
 	UntrackTask struct {
 		ID    TaskID
-		Reply chan<- bool
+		Reply *Request[bool]
 	}
 	// ForceStatus sets the forced status (StatusUnset clears it) and answers
 	// with the resulting ping.
 	ForceStatus struct {
 		Status Status
-		Reply  chan<- Ping
+		Reply  *Request[Ping]
 	}
 	// SetCustomSource installs a new custom ping function, identified by
 	// Source (nil: none), forgets what the previous one reported and answers
 	// with the resulting ping.
 	SetCustomSource struct {
 		Source any
-		Reply  chan<- Ping
+		Reply  *Request[Ping]
 	}
 	// ObserveCustom records what the custom ping function Source reported
 	// (StatusUnset: it failed) and answers with the resulting ping. A report
@@ -42,7 +44,7 @@ type (
 	ObserveCustom struct {
 		Source any
 		Status Status
-		Reply  chan<- Ping
+		Reply  *Request[Ping]
 	}
 	// GetTaskInfo answers with the registry's summary.
 	GetTaskInfo struct {
@@ -104,30 +106,34 @@ func (a *StatusActor) Receive(c actor.Context) {
 	case *TrackTask:
 		a.tasks[m.Entry.ID] = m.Entry
 		a.update()
-		m.Reply <- TaskStart{ID: m.Entry.ID}
+		m.Reply.Answer(TaskStart{ID: m.Entry.ID})
 	case *UntrackTask:
 		_, ok := a.tasks[m.ID]
 		if ok {
 			delete(a.tasks, m.ID)
 			a.update()
 		}
-		if m.Reply != nil {
-			m.Reply <- ok
-		}
+		m.Reply.Answer(ok)
 	case *ForceStatus:
-		a.forced = m.Status
-		a.update()
-		m.Reply <- a.published.Load().Ping
-	case *SetCustomSource:
-		a.source, a.custom = m.Source, StatusUnset
-		a.update()
-		m.Reply <- a.published.Load().Ping
-	case *ObserveCustom:
-		if m.Source == a.source {
-			a.custom = m.Status
+		if m.Reply.Take() {
+			a.forced = m.Status
 			a.update()
+			m.Reply.Answer(a.published.Load().Ping)
 		}
-		m.Reply <- a.published.Load().Ping
+	case *SetCustomSource:
+		if m.Reply.Take() {
+			a.source, a.custom = m.Source, StatusUnset
+			a.update()
+			m.Reply.Answer(a.published.Load().Ping)
+		}
+	case *ObserveCustom:
+		if m.Reply.Take() {
+			if m.Source == a.source {
+				a.custom = m.Status
+				a.update()
+			}
+			m.Reply.Answer(a.published.Load().Ping)
+		}
 	case *GetTaskInfo:
 		m.Reply <- a.taskInfo()
 	case *AwaitIdle:

@@ -15,32 +15,32 @@ import (
 
 func track(tb testing.TB, cast *actors.Cast, id actors.TaskID) {
 	tb.Helper()
-	r := make(chan actors.TaskStart, 1)
-	ask(tb, cast, cast.StatusPID, &actors.TrackTask{Entry: actors.TaskEntry{ID: id, Name: "t", Started: time.Now()}, Reply: r}, r)
+	r := actors.NewRequest[actors.TaskStart]()
+	ask(tb, cast, cast.StatusPID, &actors.TrackTask{Entry: actors.TaskEntry{ID: id, Name: "t", Started: time.Now()}, Reply: r}, r.Answered())
 }
 
 func untrack(tb testing.TB, cast *actors.Cast, id actors.TaskID) bool {
 	tb.Helper()
-	r := make(chan bool, 1)
-	return ask(tb, cast, cast.StatusPID, &actors.UntrackTask{ID: id, Reply: r}, r)
+	r := actors.NewRequest[bool]()
+	return ask(tb, cast, cast.StatusPID, &actors.UntrackTask{ID: id, Reply: r}, r.Answered())
 }
 
 func force(tb testing.TB, cast *actors.Cast, s actors.Status) actors.Ping {
 	tb.Helper()
-	r := make(chan actors.Ping, 1)
-	return ask(tb, cast, cast.StatusPID, &actors.ForceStatus{Status: s, Reply: r}, r)
+	r := actors.NewRequest[actors.Ping]()
+	return ask(tb, cast, cast.StatusPID, &actors.ForceStatus{Status: s, Reply: r}, r.Answered())
 }
 
 func setSource(tb testing.TB, cast *actors.Cast, src any) actors.Ping {
 	tb.Helper()
-	r := make(chan actors.Ping, 1)
-	return ask(tb, cast, cast.StatusPID, &actors.SetCustomSource{Source: src, Reply: r}, r)
+	r := actors.NewRequest[actors.Ping]()
+	return ask(tb, cast, cast.StatusPID, &actors.SetCustomSource{Source: src, Reply: r}, r.Answered())
 }
 
 func observe(tb testing.TB, cast *actors.Cast, src any, s actors.Status) actors.Ping {
 	tb.Helper()
-	r := make(chan actors.Ping, 1)
-	return ask(tb, cast, cast.StatusPID, &actors.ObserveCustom{Source: src, Status: s, Reply: r}, r)
+	r := actors.NewRequest[actors.Ping]()
+	return ask(tb, cast, cast.StatusPID, &actors.ObserveCustom{Source: src, Status: s, Reply: r}, r.Answered())
 }
 
 func TestStatusPriority(t *testing.T) {
@@ -148,9 +148,9 @@ func TestStatusTaskInfoInStartOrder(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cast := mustSpawn(t)
 		for _, id := range []actors.TaskID{3, 1, 2} {
-			r := make(chan actors.TaskStart, 1)
+			r := actors.NewRequest[actors.TaskStart]()
 			entry := actors.TaskEntry{ID: id, Name: "job" + id.String(), Started: time.Now().Add(-time.Duration(id) * time.Second)}
-			ask(t, cast, cast.StatusPID, &actors.TrackTask{Entry: entry, Reply: r}, r)
+			ask(t, cast, cast.StatusPID, &actors.TrackTask{Entry: entry, Reply: r}, r.Answered())
 		}
 		r := make(chan actors.TaskInfo, 1)
 		info := ask(t, cast, cast.StatusPID, &actors.GetTaskInfo{Reply: r}, r)
@@ -190,28 +190,27 @@ func TestStatusAwaitIdle(t *testing.T) {
 // stack, and the actor resumes: a restart would stop the task supervisor's
 // children, so a hand-tracked task could no longer be completed.
 func TestTopLevelActorPanicIsLoggedAndResumed(t *testing.T) {
-	closed := make(chan bool, 1)
-	close(closed) // answering on it panics
+	// A command without its request panics when the actor takes it.
 	tests := []struct {
 		name    string
 		pid     func(*actors.Cast) *actor.PID
 		msg     any
 		msgType string
 	}{
-		{"status actor", func(c *actors.Cast) *actor.PID { return c.StatusPID }, &actors.UntrackTask{ID: 1 << 60, Reply: closed}, "*actors.UntrackTask"},
-		{"task supervisor", func(c *actors.Cast) *actor.PID { return c.TasksPID }, &actors.CancelTask{ID: 1 << 60, Reply: closed}, "*actors.CancelTask"},
+		{"status actor", func(c *actors.Cast) *actor.PID { return c.StatusPID }, &actors.ForceStatus{Status: actors.HealthyBusy}, "*actors.ForceStatus"},
+		{"task supervisor", func(c *actors.Cast) *actor.PID { return c.TasksPID }, &actors.CancelTask{ID: 1 << 60}, "*actors.CancelTask"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			logs := &logbuf.Buffer{}
 			cast := mustSpawnLogged(t, zerolog.New(logs))
-			started := make(chan actors.TaskStart, 1)
-			task := ask(t, cast, cast.TasksPID, &actors.StartTask{Spec: &actors.TaskSpec{Name: "manual"}, Reply: started}, started)
+			started := actors.NewRequest[actors.TaskStart]()
+			task := ask(t, cast, cast.TasksPID, &actors.StartTask{Spec: &actors.TaskSpec{Name: "manual"}, Reply: started}, started.Answered())
 			cast.System.Root.Send(tt.pid(cast), tt.msg)
 			// Answered after the panic: the task supervisor still has the
 			// task and its actor, and the status actor untracks it.
-			completed := make(chan bool, 1)
-			if !ask(t, cast, cast.TasksPID, &actors.CompleteTask{ID: task.ID, Reply: completed}, completed) {
+			completed := actors.NewRequest[bool]()
+			if !ask(t, cast, cast.TasksPID, &actors.CompleteTask{ID: task.ID, Reply: completed}, completed.Answered()) {
 				t.Fatal("after the panic the hand-tracked task could not be completed")
 			}
 			out := logs.String()

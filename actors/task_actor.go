@@ -11,6 +11,8 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/rs/zerolog"
+
+	"github.com/agentvisor/agentvisor/internal/errtext"
 )
 
 // errGoexit is the failure of a task function that called runtime.Goexit.
@@ -23,6 +25,16 @@ type (
 	attemptEnded struct {
 		ID      TaskID
 		Outcome Outcome
+	}
+	// attemptFailed says the task's function returned an error or panicked,
+	// or outlived its timeout or heartbeat; the task supervisor decides
+	// between a restart and the task's end.
+	attemptFailed struct {
+		ID  TaskID
+		Err error // safe to print: errtext.Safe
+		// Stack is the goroutine stack of a panic, empty otherwise.
+		Stack    []byte
+		Panicked bool
 	}
 	// attemptAbandoned says the task's function ignored its cancelled context
 	// for longer than the grace period.
@@ -41,14 +53,19 @@ type (
 	}
 )
 
+// runAttempt tells a task actor to run its function again, once the task
+// supervisor has decided to restart it.
+type runAttempt struct{}
+
 // Messages a task actor sends itself. Each names its attempt, so that one
 // left over from before a restart is ignored. The attempt's goroutine may
 // outlive the actor; its last message then goes to dead letters unlogged.
 type (
 	attemptReturned struct {
-		at    *attempt
-		err   error
-		stack []byte
+		at       *attempt
+		err      error // safe to print: errtext.Safe
+		stack    []byte
+		panicked bool
 	}
 	attemptCancelled struct{ at *attempt }
 	graceExpired     struct{ at *attempt }
@@ -118,9 +135,9 @@ func ReportProgress(ctx context.Context, fraction float64, note string) error {
 	return nil
 }
 
-// taskActor runs one task: for each attempt (a restart makes a new instance)
-// it runs the function in a goroutine it owns and turns the outcome into a
-// message to its parent, or into a failure that its parent supervises.
+// taskActor runs one task: for each attempt it runs the function in a
+// goroutine it owns and reports the attempt's outcome to its parent by
+// message; the parent decides restarts and sends runAttempt.
 type taskActor struct {
 	id   TaskID
 	spec *TaskSpec
@@ -138,13 +155,11 @@ func (a *taskActor) Receive(c actor.Context) {
 	defer logPanic(a.log, c.Self(), c.Message())
 	switch m := c.Message().(type) {
 	case *actor.Started:
-		switch {
-		case a.spec.Run == nil:
-		case a.taskCtx.Err() != nil: // cancelled before it ever ran
-			c.Send(c.Parent(), &attemptEnded{ID: a.id, Outcome: OutcomeCancelled})
-		default:
-			a.start(c)
+		if a.spec.Run != nil {
+			a.run(c)
 		}
+	case *runAttempt:
+		a.run(c)
 	case *attemptReturned:
 		if a.live(m.at) {
 			a.returned(c, m)
@@ -168,7 +183,7 @@ func (a *taskActor) Receive(c actor.Context) {
 		if a.live(m.at) {
 			a.checkHeartbeat(c, m.at)
 		}
-	case *actor.Restarting, *actor.Stopping:
+	case *actor.Stopping:
 		if a.cur != nil {
 			a.cur.release()
 		}
@@ -177,6 +192,15 @@ func (a *taskActor) Receive(c actor.Context) {
 
 // live reports whether at is this instance's attempt and still running.
 func (a *taskActor) live(at *attempt) bool { return at == a.cur && !at.returned }
+
+// run starts an attempt, unless the task was cancelled before it could.
+func (a *taskActor) run(c actor.Context) {
+	if a.taskCtx.Err() != nil {
+		c.Send(c.Parent(), &attemptEnded{ID: a.id, Outcome: OutcomeCancelled})
+		return
+	}
+	a.start(c)
+}
 
 func (a *taskActor) start(c actor.Context) {
 	base, cancel := context.WithCancelCause(a.taskCtx)
@@ -200,13 +224,15 @@ func (a *taskActor) start(c actor.Context) {
 		// Deferred so that it also reports a panic or a runtime.Goexit.
 		defer func() {
 			if r := recover(); r != nil {
-				res.err, res.stack = &PanicError{Value: r}, debug.Stack()
+				res.err, res.stack, res.panicked = &PanicError{Value: r}, debug.Stack(), true
 			} else if !finished {
 				res.err = errGoexit
 			}
 			at.send(res)
 		}()
-		res.err = a.spec.Run(at.ctx)
+		// Safe here, on the task's own goroutine: a typed nil whose Error
+		// panics must not reach a logger or the actor system.
+		res.err = errtext.Safe(a.spec.Run(at.ctx))
 		finished = true
 	}()
 }
@@ -225,23 +251,36 @@ func (a *taskActor) checkHeartbeat(c actor.Context, at *attempt) {
 	}
 }
 
-// returned turns the attempt's result into an outcome for the parent, or into
-// a failure (a panic with *TaskFailure) that the parent's supervision decides.
+// returned reports the attempt's outcome to the parent. An attempt cut by
+// its timeout or heartbeat fails whatever its function returned: a function
+// that honours its context returns nil or ctx.Err() alike.
 func (a *taskActor) returned(c actor.Context, m *attemptReturned) {
 	at := m.at
 	at.returned = true
 	cause := context.Cause(at.ctx) // before release, which cancels it
 	at.release()
+	fail := func(err error) {
+		c.Send(c.Parent(), &attemptFailed{ID: a.id, Err: err, Stack: m.stack, Panicked: m.panicked})
+	}
 	switch {
 	case a.taskCtx.Err() != nil:
 		c.Send(c.Parent(), &attemptEnded{ID: a.id, Outcome: OutcomeCancelled})
+	case errors.Is(cause, ErrTimeout):
+		fail(cutError(fmt.Errorf("%w after %s", ErrTimeout, a.spec.Timeout), m.err))
+	case errors.Is(cause, ErrHeartbeatMissed):
+		fail(cutError(fmt.Errorf("%w (none for %s)", ErrHeartbeatMissed, a.spec.Heartbeat), m.err))
 	case m.err == nil:
 		c.Send(c.Parent(), &attemptEnded{ID: a.id, Outcome: OutcomeSucceeded})
-	case errors.Is(cause, ErrTimeout):
-		panic(&TaskFailure{Err: fmt.Errorf("%w after %s: %w", ErrTimeout, a.spec.Timeout, m.err)})
-	case errors.Is(cause, ErrHeartbeatMissed):
-		panic(&TaskFailure{Err: fmt.Errorf("%w (none for %s): %w", ErrHeartbeatMissed, a.spec.Heartbeat, m.err)})
 	default:
-		panic(&TaskFailure{Err: m.err, Stack: m.stack})
+		fail(m.err)
 	}
+}
+
+// cutError is the failure of an attempt cut short: why, and what its
+// function returned, if anything.
+func cutError(why, returned error) error {
+	if returned == nil {
+		return why
+	}
+	return fmt.Errorf("%w: %w", why, returned)
 }

@@ -3,7 +3,6 @@ package actors
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -22,36 +21,41 @@ type (
 	// once the status actor has it (read-your-writes), or ErrDraining.
 	StartTask struct {
 		Spec  *TaskSpec
-		Reply chan<- TaskStart
+		Reply *Request[TaskStart]
 	}
 	// CompleteTask ends a hand-tracked task; Reply says whether it was one
 	// and still tracked.
 	CompleteTask struct {
 		ID    TaskID
-		Reply chan<- bool
+		Reply *Request[bool]
 	}
 	// CancelTask cancels a task; Reply says whether it was live. A running
 	// function's context is cancelled and the task ends when it returns (or
 	// is abandoned after its grace period).
 	CancelTask struct {
 		ID    TaskID
-		Reply chan<- bool
+		Reply *Request[bool]
 	}
 	// Drain makes the task supervisor refuse new tasks from now on.
 	Drain struct {
-		Reply chan<- struct{}
+		Reply *Request[struct{}]
 	}
 	// CancelAll cancels every live task with the given cause; Reply gets
 	// the tasks that were still counted as busy.
 	CancelAll struct {
 		Cause error
-		Reply chan<- []TaskNode
+		Reply *Request[[]TaskNode]
 	}
 )
 
 // lastTaskID makes task ids unique for the life of the process, across
 // supervisors.
 var lastTaskID atomic.Uint64
+
+// maxFailureHistory bounds the failure times a task keeps for its restart
+// policy, so that a task failing now and then for days holds no growing
+// history; a policy sees at most this many of the latest.
+const maxFailureHistory = 1000
 
 // restartDue tells the task supervisor that a task's backoff is over.
 type restartDue struct{ ID TaskID }
@@ -69,15 +73,20 @@ type taskRecord struct {
 	cancel context.CancelCauseFunc
 	// backoff is the pending restart timer while backing off.
 	backoff *time.Timer
+	// failures are the times of the task's failed attempts, oldest first,
+	// for its restart policy.
+	failures []time.Time
 	// counted is true while the status actor counts the task as busy.
 	counted bool
 	outcome Outcome
 }
 
-// TaskSupervisor is the parent of every task actor. As their supervisor
-// strategy it sees every failure and decides, with each task's restart
-// policy, between a restart after a backoff and a stop; it sees every final
-// stop and tells the status actor exactly once per task.
+// TaskSupervisor is the parent of every task actor. Task actors report each
+// attempt's end by message; it decides, with each task's restart policy,
+// between a restart after a backoff and the task's end, and tells the status
+// actor exactly once per task that it no longer counts. As their supervisor
+// strategy (HandleFailure) it also ends a task whose actor panicked in its
+// own code.
 type TaskSupervisor struct {
 	status  *actor.PID
 	running *sync.WaitGroup
@@ -90,10 +99,9 @@ type TaskSupervisor struct {
 
 	// The fields below are owned by Receive (HandleFailure runs on the same
 	// mailbox goroutine).
-	// ctx and sup are this actor's own context, kept from Started so that
-	// HandleFailure and timers can act through it on the same goroutine.
+	// ctx is this actor's own context, kept from Started so that
+	// HandleFailure can act through it on the same goroutine.
 	ctx      actor.Context
-	sup      actor.Supervisor
 	draining bool
 	counted  int            // tasks the status actor counts as busy
 	byName   map[string]int // counted tasks per name, for names with a limit
@@ -124,23 +132,37 @@ func (s *TaskSupervisor) Receive(c actor.Context) {
 	defer logPanic(&s.log, c.Self(), c.Message())
 	switch m := c.Message().(type) {
 	case *actor.Started:
-		s.ctx, s.sup = c, c.(actor.Supervisor)
+		s.ctx = c
 	case *StartTask:
-		s.start(c, m)
+		if m.Reply.Take() {
+			s.start(c, m)
+		}
 	case *CompleteTask:
-		s.complete(m)
+		if m.Reply.Take() {
+			s.complete(m)
+		}
 	case *CancelTask:
-		s.cancel(m.ID, ErrCancelled, m.Reply)
+		if m.Reply.Take() {
+			s.cancel(m.ID, ErrCancelled, m.Reply)
+		}
 	case *Drain:
-		s.draining = true
-		m.Reply <- struct{}{}
+		if m.Reply.Take() {
+			s.draining = true
+			m.Reply.Answer(struct{}{})
+		}
 	case *CancelAll:
-		m.Reply <- s.cancelAll(m.Cause)
+		if m.Reply.Take() {
+			m.Reply.Answer(s.cancelAll(m.Cause))
+		}
 	case *Describe:
 		m.Reply <- s.describe()
 	case *attemptEnded:
 		if rec := s.byID[m.ID]; rec != nil {
 			s.finish(rec, m.Outcome, nil)
+		}
+	case *attemptFailed:
+		if rec := s.byID[m.ID]; rec != nil {
+			s.failed(rec, m)
 		}
 	case *attemptAbandoned:
 		if rec := s.byID[m.ID]; rec != nil {
@@ -173,7 +195,7 @@ func (s *TaskSupervisor) Receive(c actor.Context) {
 
 func (s *TaskSupervisor) start(c actor.Context, m *StartTask) {
 	if err := s.admit(m.Spec.Name); err != nil {
-		m.Reply <- TaskStart{Err: fmt.Errorf("start task %q: %w", m.Spec.Name, err)}
+		m.Reply.Answer(TaskStart{Err: fmt.Errorf("start task %q: %w", m.Spec.Name, err)})
 		return
 	}
 	id := TaskID(lastTaskID.Add(1))
@@ -193,14 +215,13 @@ func (s *TaskSupervisor) start(c actor.Context, m *StartTask) {
 		},
 	}
 	rec.node.Deadline = s.deadline(rec)
-	// The producer makes the first instance and, on each restart, a fresh one.
 	props := actor.PropsFromProducerWithActorSystem(func(*actor.ActorSystem) actor.Actor {
 		return &taskActor{id: id, spec: m.Spec, taskCtx: ctx, running: s.running, log: &s.log}
 	}, s.taskOpts...)
 	pid, err := c.SpawnNamed(props, taskActorName(id))
 	if err != nil {
 		cancel(err)
-		m.Reply <- TaskStart{Err: fmt.Errorf("spawn task %q: %w", m.Spec.Name, err)}
+		m.Reply.Answer(TaskStart{Err: fmt.Errorf("spawn task %q: %w", m.Spec.Name, err)})
 		return
 	}
 	rec.pid = pid
@@ -254,7 +275,7 @@ func (s *TaskSupervisor) deadline(rec *taskRecord) time.Time {
 func (s *TaskSupervisor) complete(m *CompleteTask) {
 	rec := s.byID[m.ID]
 	if rec == nil || !rec.node.Manual || rec.outcome != OutcomeNone {
-		m.Reply <- false
+		m.Reply.Answer(false)
 		return
 	}
 	s.finish(rec, OutcomeCompleted, m.Reply)
@@ -263,10 +284,10 @@ func (s *TaskSupervisor) complete(m *CompleteTask) {
 // cancel cancels a live task. reply (optional) hears false if it is unknown
 // or already over or cancelled, else true: from the status actor once it is
 // untracked, for a task that ends at once (hand-tracked, or backing off).
-func (s *TaskSupervisor) cancel(id TaskID, cause error, reply chan<- bool) {
+func (s *TaskSupervisor) cancel(id TaskID, cause error, reply *Request[bool]) {
 	rec := s.byID[id]
 	if rec == nil || rec.outcome != OutcomeNone || rec.ctx.Err() != nil {
-		answer(reply, false)
+		reply.Answer(false)
 		return
 	}
 	rec.cancel(cause)
@@ -279,13 +300,7 @@ func (s *TaskSupervisor) cancel(id TaskID, cause error, reply chan<- bool) {
 		s.finish(rec, OutcomeCancelled, reply)
 	default:
 		rec.node.State = StateCancelling
-		answer(reply, true)
-	}
-}
-
-func answer(reply chan<- bool, ok bool) {
-	if reply != nil {
-		reply <- ok
+		reply.Answer(true)
 	}
 }
 
@@ -303,7 +318,7 @@ func (s *TaskSupervisor) cancelAll(cause error) []TaskNode {
 
 // finish records a task's outcome, untracks it and stops its actor.
 // reply, if not nil, hears from the status actor once it is untracked.
-func (s *TaskSupervisor) finish(rec *taskRecord, outcome Outcome, reply chan<- bool) {
+func (s *TaskSupervisor) finish(rec *taskRecord, outcome Outcome, reply *Request[bool]) {
 	if rec.outcome == OutcomeNone {
 		rec.outcome = outcome
 		s.logOutcome(rec)
@@ -316,9 +331,9 @@ func (s *TaskSupervisor) finish(rec *taskRecord, outcome Outcome, reply chan<- b
 }
 
 // untrack tells the status actor, once per task, that it no longer counts.
-func (s *TaskSupervisor) untrack(rec *taskRecord, reply chan<- bool) {
+func (s *TaskSupervisor) untrack(rec *taskRecord, reply *Request[bool]) {
 	if !rec.counted {
-		answer(reply, false)
+		reply.Answer(false)
 		return
 	}
 	s.count(rec, -1)
@@ -326,7 +341,9 @@ func (s *TaskSupervisor) untrack(rec *taskRecord, reply chan<- bool) {
 }
 
 // abandon gives up on a task whose function ignores its cancelled context
-// (cancelled by the program, a shutdown or its timeout).
+// (cancelled by the program, a shutdown, its timeout or heartbeat): the task
+// is over, and whatever its function returns later ends its actor, nothing
+// more.
 func (s *TaskSupervisor) abandon(rec *taskRecord) {
 	if rec.node.State != StateRunning && rec.node.State != StateCancelling && rec.node.State != StateStuck {
 		return
@@ -354,33 +371,28 @@ func (s *TaskSupervisor) terminated(pid *actor.PID) {
 	s.untrack(rec, nil)
 }
 
-// HandleFailure is the supervisor strategy of every task actor: it records
-// the failure and, per the task's restart policy, restarts the task after a
-// backoff or stops it for good.
-func (s *TaskSupervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, rs *actor.RestartStatistics, reason any, _ any) {
-	rec := s.byPID[child.Id]
-	if rec == nil {
-		sup.StopChildren(child)
-		return
-	}
-	var stack []byte
-	var failure *TaskFailure
-	err := fmt.Errorf("task actor panicked: %v", reason)
-	if errors.As(asError(reason), &failure) {
-		err, stack = failure.Err, failure.Stack
-	}
-	if _, ok := errors.AsType[*PanicError](err); ok {
+// failed decides what follows a failed attempt: a restart after a backoff,
+// if the task's policy allows it, else the task's end.
+func (s *TaskSupervisor) failed(rec *taskRecord, m *attemptFailed) {
+	if m.Panicked {
 		s.panics.Add(1)
 	}
-	rec.node.LastError = err.Error()
-	rs.Fail()
+	if rec.outcome != OutcomeNone { // abandoned: over already
+		s.finish(rec, rec.outcome, nil)
+		return
+	}
+	rec.node.LastError = m.Err.Error()
+	rec.failures = append(rec.failures, time.Now())
+	if len(rec.failures) > maxFailureHistory {
+		rec.failures = slices.Delete(rec.failures, 0, len(rec.failures)-maxFailureHistory)
+	}
 	delay, again := time.Duration(0), false
 	if rec.spec.Restart != nil && !s.draining && rec.ctx.Err() == nil {
-		delay, again = rec.spec.Restart.NextRestart(rs)
+		delay, again = rec.spec.Restart(rec.failures)
 	}
-	ev := s.taskLog(rec, zerolog.WarnLevel).Int("attempt", rec.node.Restarts+1).Err(err)
-	if len(stack) > 0 {
-		ev = ev.Str("stack", string(stack))
+	ev := s.taskLog(rec, zerolog.WarnLevel).Int("attempt", rec.node.Restarts+1).Err(m.Err)
+	if len(m.Stack) > 0 {
+		ev = ev.Str("stack", string(m.Stack))
 	}
 	if !again {
 		ev.Msg("task attempt failed; not restarting")
@@ -394,20 +406,27 @@ func (s *TaskSupervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Superviso
 	rec.backoff = time.AfterFunc(delay, func() { root.Send(self, &restartDue{ID: id}) })
 }
 
-func asError(reason any) error {
-	if err, ok := reason.(error); ok {
-		return err
-	}
-	return fmt.Errorf("%v", reason)
-}
-
 func (s *TaskSupervisor) restart(rec *taskRecord) {
 	rec.backoff = nil
 	rec.node.Restarts++
 	rec.node.State = StateRunning
 	rec.node.Deadline = s.deadline(rec)
 	s.taskLog(rec, zerolog.InfoLevel).Int("attempt", rec.node.Restarts+1).Str("reason", rec.node.LastError).Msg("task restarting")
-	s.sup.RestartChildren(rec.pid)
+	s.ctx.Send(rec.pid, &runAttempt{})
+}
+
+// HandleFailure is the supervisor strategy of every task actor. Task
+// functions report their failures by message, so only a bug in a task
+// actor's own Receive lands here (logPanic has logged it with its stack):
+// the task ends failed rather than run on in an actor that lost a message.
+func (s *TaskSupervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason any, _ any) {
+	rec := s.byPID[child.Id]
+	if rec == nil {
+		sup.StopChildren(child)
+		return
+	}
+	rec.node.LastError = fmt.Sprintf("task actor panicked: %v", reason)
+	s.finish(rec, OutcomeFailed, nil)
 }
 
 func (s *TaskSupervisor) describe() Node {
@@ -445,9 +464,7 @@ func (s *TaskSupervisor) taskLog(rec *taskRecord, level zerolog.Level) *zerolog.
 func (s *TaskSupervisor) logOutcome(rec *taskRecord) {
 	var ev *zerolog.Event
 	switch rec.outcome {
-	case OutcomeSucceeded, OutcomeCompleted:
-		ev = s.taskLog(rec, zerolog.DebugLevel)
-	case OutcomeCancelled:
+	case OutcomeSucceeded, OutcomeCompleted, OutcomeCancelled:
 		ev = s.taskLog(rec, zerolog.InfoLevel)
 	case OutcomeFailed:
 		ev = s.taskLog(rec, zerolog.WarnLevel)

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"time"
-
-	"github.com/asynkron/protoactor-go/actor"
 )
 
 // Errors the actors answer with.
@@ -37,13 +35,10 @@ type TaskID uint64
 // String returns the id in decimal.
 func (id TaskID) String() string { return strconv.FormatUint(uint64(id), 10) }
 
-// RestartPolicy decides what follows a failed attempt of a task.
-type RestartPolicy interface {
-	// NextRestart is given the task's failure history, the latest failure
-	// already recorded, and says whether to run the task again and after
-	// which delay.
-	NextRestart(failures *actor.RestartStatistics) (delay time.Duration, restart bool)
-}
+// RestartPolicy decides what follows a failed attempt of a task: given the
+// times of the task's failures, oldest first and the latest included, it
+// says whether to run the task again and after which delay.
+type RestartPolicy func(failures []time.Time) (delay time.Duration, restart bool)
 
 // TaskSpec describes a task to start. It is read-only once sent.
 type TaskSpec struct {
@@ -152,20 +147,6 @@ type TaskInfo struct {
 	ActiveCount int
 	RunningJobs []Job
 }
-
-// TaskFailure is the reason a task actor fails with when its attempt fails; it
-// is what the task supervisor's HandleFailure receives.
-type TaskFailure struct {
-	Err error
-	// Stack is the goroutine stack of a panic, empty for a returned error.
-	Stack []byte
-}
-
-// Error describes the failure.
-func (f *TaskFailure) Error() string { return f.Err.Error() }
-
-// Unwrap returns the underlying error.
-func (f *TaskFailure) Unwrap() error { return f.Err }
 
 // PanicError is the error a panicking task function fails with.
 type PanicError struct{ Value any }

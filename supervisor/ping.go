@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/agentvisor/agentvisor/actors"
+	"github.com/agentvisor/agentvisor/internal/errtext"
 )
 
 // PingFunc is a custom ping function: it decides the status when no status
@@ -33,7 +34,7 @@ func (s *Supervisor) PingStatus() Ping {
 	if snap.Forced != actors.StatusUnset || src == nil {
 		return snap.Ping
 	}
-	custom, err := s.probe.run(src.fn)
+	custom, err := s.probe.run(src)
 	if err != nil {
 		s.log.Warn().Err(err).Msg("custom ping function failed; using the automatic status")
 		custom = actors.StatusUnset
@@ -41,8 +42,8 @@ func (s *Supervisor) PingStatus() Ping {
 	if custom == snap.Custom {
 		return snap.Ping
 	}
-	r := make(chan Ping, 1)
-	p, err := call(s, s.cast.StatusPID, &actors.ObserveCustom{Source: src, Status: custom, Reply: r}, r)
+	r := actors.NewRequest[Ping]()
+	p, err := command(s, s.cast.StatusPID, &actors.ObserveCustom{Source: src, Status: custom, Reply: r}, r)
 	if err != nil {
 		return s.cast.Status.Snapshot().Ping
 	}
@@ -62,8 +63,8 @@ func (s *Supervisor) ForcePingStatus(st Status) error {
 func (s *Supervisor) ClearForcedPingStatus() error { return s.force(actors.StatusUnset) }
 
 func (s *Supervisor) force(st Status) error {
-	r := make(chan Ping, 1)
-	_, err := call(s, s.cast.StatusPID, &actors.ForceStatus{Status: st, Reply: r}, r)
+	r := actors.NewRequest[Ping]()
+	_, err := command(s, s.cast.StatusPID, &actors.ForceStatus{Status: st, Reply: r}, r)
 	return err
 }
 
@@ -74,18 +75,20 @@ func (s *Supervisor) SetPingFunc(fn PingFunc) error {
 		src = &pingSource{fn: fn}
 	}
 	s.pingFunc.Store(src)
-	r := make(chan Ping, 1)
+	r := actors.NewRequest[Ping]()
 	var source any
 	if src != nil {
 		source = src
 	}
-	_, err := call(s, s.cast.StatusPID, &actors.SetCustomSource{Source: source, Reply: r}, r)
+	_, err := command(s, s.cast.StatusPID, &actors.SetCustomSource{Source: source, Reply: r}, r)
 	return err
 }
 
 // probe runs the custom ping function at most once at a time: concurrent
 // pings share the call in flight, and a call that hangs past the timeout is
-// not waited for again, so /ping stays fast whatever the function does.
+// not waited for again, so /ping stays fast whatever the function does. A
+// call of a function since replaced by SetPingFunc is not shared: the new
+// function gets a call of its own at once.
 type probe struct {
 	timeout time.Duration
 	running sync.WaitGroup // the probe goroutines; Shutdown waits for them
@@ -96,20 +99,21 @@ type probe struct {
 }
 
 type probeCall struct {
+	src      *pingSource
 	deadline time.Time
 	done     chan struct{} // closed when status and err are set
 	status   Status
 	err      error
 }
 
-func (p *probe) run(fn PingFunc) (Status, error) {
+func (p *probe) run(src *pingSource) (Status, error) {
 	p.mu.Lock()
 	call := p.inflight
-	if call == nil {
-		call = &probeCall{deadline: time.Now().Add(p.timeout), done: make(chan struct{})}
+	if call == nil || call.src != src {
+		call = &probeCall{src: src, deadline: time.Now().Add(p.timeout), done: make(chan struct{})}
 		p.inflight = call
 		p.running.Add(1)
-		go p.invoke(call, fn)
+		go p.invoke(call)
 	}
 	p.mu.Unlock()
 	wait := time.NewTimer(time.Until(call.deadline))
@@ -122,7 +126,7 @@ func (p *probe) run(fn PingFunc) (Status, error) {
 	}
 }
 
-func (p *probe) invoke(call *probeCall, fn PingFunc) {
+func (p *probe) invoke(call *probeCall) {
 	defer p.running.Done()
 	ctx, cancel := context.WithDeadline(context.Background(), call.deadline)
 	defer cancel()
@@ -132,11 +136,14 @@ func (p *probe) invoke(call *probeCall, fn PingFunc) {
 			p.panics.Add(1)
 		}
 		p.mu.Lock()
-		p.inflight = nil
+		if p.inflight == call {
+			p.inflight = nil
+		}
 		p.mu.Unlock()
 		close(call.done)
 	}()
-	call.status, call.err = fn(ctx)
+	status, err := call.src.fn(ctx)
+	call.status, call.err = status, errtext.Safe(err)
 	if call.err == nil && !call.status.Valid() {
 		call.err = fmt.Errorf("custom ping function answered %d: %w", call.status, ErrInvalidStatus)
 	}

@@ -214,8 +214,8 @@ func protoactorLogger(l zerolog.Logger) func(*actor.ActorSystem) *slog.Logger {
 	return func(*actor.ActorSystem) *slog.Logger { return slog.New(zerolog.NewSlogHandler(l)) }
 }
 
-// ask sends msg to pid and waits for the answer on reply, or for ctx: the
-// one seam between Go code and the actors.
+// ask sends a query (a message that changes nothing) to pid and waits for
+// the answer on reply, or for ctx.
 func ask[T any](ctx context.Context, s *Supervisor, pid *actor.PID, msg any, reply <-chan T) (T, error) {
 	return await(ctx, s, pid, msg, reply, nil)
 }
@@ -229,23 +229,69 @@ func call[T any](s *Supervisor, pid *actor.PID, msg any, reply <-chan T) (T, err
 
 func await[T any](ctx context.Context, s *Supervisor, pid *actor.PID, msg any, reply <-chan T, bound <-chan struct{}) (T, error) {
 	var zero T
-	select {
-	case <-s.stopped:
-		return zero, ErrShuttingDown
-	default:
+	if err := s.send(pid, msg); err != nil {
+		return zero, err
 	}
-	s.system.Root.Send(pid, msg)
 	select {
 	case r := <-reply:
 		return r, nil
 	case <-ctx.Done():
 		return zero, ctx.Err()
 	case <-bound:
-		s.log.Error().Str("actor", pid.Id).Str("message_type", fmt.Sprintf("%T", msg)).Msg("actor did not answer in time")
-		return zero, fmt.Errorf("%s: %w", pid.Id, ErrUnavailable)
+		return zero, s.unavailable(pid, msg)
 	case <-s.stopped:
 		return zero, ErrShuttingDown
 	}
+}
+
+// command sends a command (a message with an effect) to pid and waits for
+// its answer. It gives up after Config.RequestTimeout, like call, but only
+// while no actor has taken the command: one that has takes effect, so the
+// caller waits for its answer rather than report a failure that is not one.
+func command[T any](s *Supervisor, pid *actor.PID, msg any, req *actors.Request[T]) (T, error) {
+	var zero T
+	if err := s.send(pid, msg); err != nil {
+		return zero, err
+	}
+	select {
+	case r := <-req.Answered():
+		return r, nil
+	case <-s.bound.deadline():
+		if req.Withdraw() {
+			return zero, s.unavailable(pid, msg)
+		}
+	case <-s.stopped:
+		if req.Withdraw() {
+			return zero, ErrShuttingDown
+		}
+	}
+	select {
+	case r := <-req.Answered():
+		return r, nil
+	case <-s.stopped: // the actors stopped before answering
+		select {
+		case r := <-req.Answered():
+			return r, nil
+		default:
+			return zero, ErrShuttingDown
+		}
+	}
+}
+
+// send delivers msg to pid, unless the actors have stopped.
+func (s *Supervisor) send(pid *actor.PID, msg any) error {
+	select {
+	case <-s.stopped:
+		return ErrShuttingDown
+	default:
+		s.system.Root.Send(pid, msg)
+		return nil
+	}
+}
+
+func (s *Supervisor) unavailable(pid *actor.PID, msg any) error {
+	s.log.Error().Str("actor", pid.Id).Str("message_type", fmt.Sprintf("%T", msg)).Msg("actor did not answer in time")
+	return fmt.Errorf("%s: %w", pid.Id, ErrUnavailable)
 }
 
 // Foreground tells the supervisor that a request is starting: for the next
@@ -277,8 +323,8 @@ func (s *Supervisor) Shutdown(ctx context.Context) error {
 
 func (s *Supervisor) shutdown(ctx context.Context) error {
 	s.closing.Store(true)
-	drained := make(chan struct{}, 1)
-	_, err := call(s, s.cast.TasksPID, &actors.Drain{Reply: drained}, drained)
+	drained := actors.NewRequest[struct{}]()
+	_, err := command(s, s.cast.TasksPID, &actors.Drain{Reply: drained}, drained)
 	if err == nil {
 		err = s.cut(ctx)
 	}
@@ -298,8 +344,8 @@ func (s *Supervisor) cut(ctx context.Context) error {
 	if s.WaitIdle(ctx) == nil {
 		return nil
 	}
-	r := make(chan []actors.TaskNode, 1)
-	busy, err := call(s, s.cast.TasksPID, &actors.CancelAll{Cause: ErrShuttingDown, Reply: r}, r)
+	r := actors.NewRequest[[]actors.TaskNode]()
+	busy, err := command(s, s.cast.TasksPID, &actors.CancelAll{Cause: ErrShuttingDown, Reply: r}, r)
 	if err != nil {
 		return err
 	}
@@ -312,7 +358,15 @@ func (s *Supervisor) cut(ctx context.Context) error {
 	if err := s.WaitIdle(graceCtx); err != nil {
 		s.log.Error().Err(err).Msg("tasks still tracked after the cancel grace")
 	}
-	return fmt.Errorf("shutdown: %d tasks: %w", len(busy), ErrTasksCut)
+	return fmt.Errorf("shutdown: %s: %w", plural(len(busy), "task"), ErrTasksCut)
+}
+
+// plural is "1 task", "2 tasks".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // waitGoroutines waits, up to the cancel grace, for the goroutines of task

@@ -6,9 +6,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sort"
 	"time"
-
-	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/agentvisor/agentvisor/actors"
 )
@@ -17,7 +16,8 @@ import (
 type TaskOption func(*actors.TaskSpec) error
 
 // WithTimeout cancels each attempt's context after d; an attempt that
-// outlives it fails with ErrTimeout, and its restart policy decides.
+// outlives it fails with ErrTimeout, whatever its function then returns (nil
+// included), and its restart policy decides.
 func WithTimeout(d time.Duration) TaskOption {
 	return func(spec *actors.TaskSpec) error {
 		if d <= 0 {
@@ -43,8 +43,8 @@ func WithCancelGrace(d time.Duration) TaskOption {
 
 // WithHeartbeat makes the task's function report progress (Progress) at
 // least every d: an attempt silent for longer is stuck, its context is
-// cancelled, and when the function returns the attempt fails with
-// ErrHeartbeatMissed, so its restart policy decides between a restart and
+// cancelled, and when the function returns (nil included) the attempt fails
+// with ErrHeartbeatMissed, so its restart policy decides between a restart and
 // the end of the task. A function that ignores the cancellation is abandoned
 // after its cancel grace.
 func WithHeartbeat(d time.Duration) TaskOption {
@@ -80,7 +80,7 @@ func WithRestart(p RestartPolicy) TaskOption {
 		if err != nil {
 			return err
 		}
-		spec.Restart = &policy
+		spec.Restart = policy.next
 		return nil
 	}
 }
@@ -126,10 +126,14 @@ func (p RestartPolicy) withDefaults() RestartPolicy {
 	return p
 }
 
-// NextRestart is called by the task supervisor after each failure, with the
-// failure already recorded in failures.
-func (p *RestartPolicy) NextRestart(failures *actor.RestartStatistics) (time.Duration, bool) {
-	n := failures.NumberOfFailures(p.Window)
+// next is the task supervisor's question after each failure: failures are
+// the times of the task's failures, oldest first, the latest included.
+func (p RestartPolicy) next(failures []time.Time) (time.Duration, bool) {
+	n := len(failures)
+	if p.Window > 0 {
+		since := time.Now().Add(-p.Window)
+		n -= sort.Search(len(failures), func(i int) bool { return failures[i].After(since) })
+	}
 	if n > p.MaxRestarts {
 		return 0, false
 	}
@@ -184,8 +188,8 @@ func (s *Supervisor) start(spec *actors.TaskSpec) (TaskID, error) {
 	if s.closing.Load() {
 		return 0, fmt.Errorf("start task %q: %w", spec.Name, ErrShuttingDown)
 	}
-	r := make(chan actors.TaskStart, 1)
-	res, err := call(s, s.cast.TasksPID, &actors.StartTask{Spec: spec, Reply: r}, r)
+	r := actors.NewRequest[actors.TaskStart]()
+	res, err := command(s, s.cast.TasksPID, &actors.StartTask{Spec: spec, Reply: r}, r)
 	if err == nil {
 		err = res.Err
 	}
@@ -199,8 +203,8 @@ func (s *Supervisor) start(spec *actors.TaskSpec) (TaskID, error) {
 // returns false, and changes nothing, for an unknown id, a task already
 // completed, or a task started with Go (use Cancel).
 func (s *Supervisor) CompleteAsyncTask(id TaskID) bool {
-	r := make(chan bool, 1)
-	ok, _ := call(s, s.cast.TasksPID, &actors.CompleteTask{ID: id, Reply: r}, r)
+	r := actors.NewRequest[bool]()
+	ok, _ := command(s, s.cast.TasksPID, &actors.CompleteTask{ID: id, Reply: r}, r)
 	return ok
 }
 
@@ -211,8 +215,8 @@ func (s *Supervisor) CompleteAsyncTask(id TaskID) bool {
 // abandoned after its cancel grace. It returns false for an unknown task or
 // one already over or cancelled.
 func (s *Supervisor) Cancel(id TaskID) bool {
-	r := make(chan bool, 1)
-	ok, _ := call(s, s.cast.TasksPID, &actors.CancelTask{ID: id, Reply: r}, r)
+	r := actors.NewRequest[bool]()
+	ok, _ := command(s, s.cast.TasksPID, &actors.CancelTask{ID: id, Reply: r}, r)
 	return ok
 }
 
