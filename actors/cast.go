@@ -28,31 +28,17 @@ type Cast struct {
 	System     *actor.ActorSystem
 	// dispatchers run the actors' mailboxes; closed by Stop.
 	dispatchers []*poolDispatcher
-	// gov bounds the CPU every actor of the cast takes while requests are
-	// served.
-	gov *governor
 }
 
 // Options configures a cast.
 type Options struct {
 	// Limits bounds the tasks counted as busy at once.
 	Limits Limits
-	// ActorShare is the most of the CPU, as a fraction of GOMAXPROCS, that
-	// the actors' message handling may take while requests are served (see
-	// Foreground): 0 for DefaultActorShare, or in [MinActorShare, 1], 1
-	// setting no bound.
-	ActorShare float64
 }
 
 // Spawn starts the status actor and the task supervisor in system.
 func Spawn(system *actor.ActorSystem, opts Options, log zerolog.Logger) (*Cast, error) {
-	if err := CheckActorShare(opts.ActorShare); err != nil {
-		return nil, fmt.Errorf("spawn cast: %w", err)
-	}
-	if opts.ActorShare == 0 {
-		opts.ActorShare = DefaultActorShare
-	}
-	c := &Cast{System: system, Running: &sync.WaitGroup{}, TaskPanics: &atomic.Uint64{}, gov: newGovernor(opts.ActorShare)}
+	c := &Cast{System: system, Running: &sync.WaitGroup{}, TaskPanics: &atomic.Uint64{}}
 	statusLog := log.With().Str("component", "status").Logger()
 	c.Status = NewStatusActor(statusLog)
 	var err error
@@ -66,7 +52,7 @@ func Spawn(system *actor.ActorSystem, opts Options, log zerolog.Logger) (*Cast, 
 	// A task actor gets a handful of messages in its life: the lock-free
 	// mailbox is two allocations cheaper to make than the default one, whose
 	// ring buffer pays off only under load.
-	taskOpts := []actor.PropsOption{actor.WithDispatcher(tasks), actor.WithMailbox(c.gov.mailbox(actor.UnboundedLockfree()))}
+	taskOpts := []actor.PropsOption{actor.WithDispatcher(tasks), actor.WithMailbox(actor.UnboundedLockfree())}
 	if c.TasksPID, err = c.spawnTopLevel("tasks", NewTaskSupervisor(c.StatusPID, opts.Limits, taskOpts, c.Running, c.TaskPanics, tasksLog)); err != nil {
 		_ = system.Root.StopFuture(c.StatusPID).Wait()
 		c.closeDispatchers()
@@ -74,15 +60,6 @@ func Spawn(system *actor.ActorSystem, opts Options, log zerolog.Logger) (*Cast, 
 	}
 	return c, nil
 }
-
-// Foreground records that a request is starting: for the next two
-// milliseconds the actors' message handling takes at most the configured
-// share of the CPU. Safe from any goroutine; cheap enough to call per
-// request.
-func (c *Cast) Foreground() { c.gov.Foreground() }
-
-// Governor describes how much the actors held back for requests.
-func (c *Cast) Governor() GovernorNode { return c.gov.node() }
 
 // Stop stops the task supervisor (and with it every task actor), then the
 // status actor, and waits for both.
@@ -113,7 +90,7 @@ var resumeOnFailure = actor.NewOneForOneStrategy(0, 0, func(any) actor.Directive
 func (c *Cast) spawnTopLevel(name string, a actor.Actor) (*actor.PID, error) {
 	d := newPoolDispatcher(1, 1)
 	c.dispatchers = append(c.dispatchers, d)
-	props := actor.PropsFromProducer(func() actor.Actor { return a }, actor.WithDispatcher(d), actor.WithMailbox(c.gov.mailbox(actor.Unbounded())),
+	props := actor.PropsFromProducer(func() actor.Actor { return a }, actor.WithDispatcher(d), actor.WithMailbox(actor.Unbounded()),
 		actor.WithGuardian(resumeOnFailure))
 	pid, err := c.System.Root.SpawnNamed(props, name)
 	if err != nil {

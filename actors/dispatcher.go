@@ -18,8 +18,7 @@ const throughput = 300
 // mailbox never runs twice at once, whatever the number of workers. Schedule
 // never blocks: when the queue is full (or the pool is closed) the run gets
 // a goroutine of its own, as protoactor would give it. Only actors whose
-// Receive never blocks may use a pool; the governor's waits, at most a window
-// each, are the one pause a run takes.
+// Receive never blocks may use a pool.
 type poolDispatcher struct {
 	work chan func() // drained by the workers
 	stop chan struct{}

@@ -33,20 +33,8 @@ type Node struct {
 	// Limits is set on the task supervisor's node when limits are configured.
 	Limits *LimitsNode `json:"limits,omitempty"`
 	// Panics counts recovered panics by where they happened; set on the root.
-	Panics map[string]uint64 `json:"panics,omitempty"`
-	// Governor shows how much the actors held back for requests; set on the
-	// root.
-	Governor *GovernorNode `json:"governor,omitempty"`
-	Children []Node        `json:"children,omitempty"`
-}
-
-// GovernorNode is what the governor shows of itself: the share of the CPU
-// the actors may take while requests are served, and how often and how long,
-// added up over the workers, they waited so that requests could run.
-type GovernorNode struct {
-	ActorShare    float64 `json:"actor_share"`
-	Waits         uint64  `json:"waits"`
-	WaitedSeconds float64 `json:"waited_seconds"`
+	Panics   map[string]uint64 `json:"panics,omitempty"`
+	Children []Node            `json:"children,omitempty"`
 }
 
 // StatusNode is what the status actor shows of itself.

@@ -150,7 +150,6 @@ func (rt routes) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // ServeHTTP serves one request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.sup.Foreground()
 	if s.isQuietPing(r) {
 		// The platform polls /ping every two seconds; when its log line would
 		// be dropped anyway, skip the middleware's allocations (request id,

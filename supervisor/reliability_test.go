@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"math"
-	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -180,51 +179,5 @@ func TestPanicsAreCounted(t *testing.T) {
 	}
 	if tree, _ := sup.Tree(context.Background()); tree.Panics[supervisor.PanicHandler] != 2 {
 		t.Fatalf("tree panics %v", tree.Panics)
-	}
-}
-
-func TestConfigRejectsBadActorShare(t *testing.T) {
-	for _, share := range []float64{-0.1, 1e-9, 0.009, 1.5, math.NaN(), math.Inf(1)} {
-		if _, err := supervisor.New(supervisor.Config{ActorShare: share}); !errors.Is(err, supervisor.ErrInvalidOption) {
-			t.Errorf("ActorShare %v: %v, want ErrInvalidOption", share, err)
-		}
-	}
-}
-
-// While requests are served the actors work in short turns; no task may be
-// lost or miscounted for it.
-func TestTasksUnderForegroundAreExact(t *testing.T) {
-	sup, _ := mustNew(t, supervisor.Config{ActorShare: 0.05})
-	serving := make(chan struct{})
-	done := make(chan struct{})
-	defer func() { close(serving); <-done }() // also when the test fails
-	go func() {
-		defer close(done)
-		for {
-			select {
-			case <-serving:
-				return
-			default:
-				sup.Foreground()
-				runtime.Gosched()
-			}
-		}
-	}()
-	const perKind = 200
-	var ran atomic.Int64
-	for range perKind {
-		if _, err := sup.Go("churn", nil, func(context.Context) error { ran.Add(1); return nil }); err != nil {
-			t.Fatal(err)
-		}
-		if id := sup.AddAsyncTask("manual", nil); !sup.CompleteAsyncTask(id) {
-			t.Fatalf("CompleteAsyncTask(%d) = false", id)
-		}
-	}
-	waitIdle(t, sup)
-	if n := ran.Load(); n != perKind {
-		t.Fatalf("%d task functions ran, want %d", n, perKind)
-	}
-	if p, info := sup.PingStatus(), sup.AsyncTaskInfo(); p.Status != supervisor.Healthy || info.ActiveCount != 0 {
-		t.Fatalf("after the tasks: %s with %d tasks, want Healthy with none", p.Status, info.ActiveCount)
 	}
 }

@@ -42,9 +42,6 @@ type (
 	Limits = actors.Limits
 	// LimitsNode shows the limits in the tree, with how much is in use.
 	LimitsNode = actors.LimitsNode
-	// GovernorNode shows in the tree how much the actors held back for
-	// requests (Config.ActorShare).
-	GovernorNode = actors.GovernorNode
 	// TaskState is where a live task is in its life.
 	TaskState = actors.TaskState
 )
@@ -121,12 +118,6 @@ type Config struct {
 	// AddAsyncTask beyond a limit are refused at once with ErrTooManyTasks.
 	// Abandoned tasks no longer count. The zero value sets no limit.
 	Limits Limits
-	// ActorShare is the most of the CPU, as a fraction of GOMAXPROCS, that
-	// the actors' own work (starting, tracking and ending tasks; never the
-	// tasks' functions) may take within 2 ms of the start of a request (see
-	// Foreground), so that a flood of task starts cannot slow /ping. In
-	// [0.01, 1]; 1 sets no bound. Default 0.1.
-	ActorShare float64
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -145,9 +136,6 @@ func (c Config) withDefaults() (Config, error) {
 		case *d.v == 0:
 			*d.v = d.def
 		}
-	}
-	if err := actors.CheckActorShare(c.ActorShare); err != nil {
-		return c, fmt.Errorf("config ActorShare: %w: %w", err, ErrInvalidOption)
 	}
 	if c.Limits.MaxTasks < 0 {
 		return c, fmt.Errorf("config Limits.MaxTasks %d: %w", c.Limits.MaxTasks, ErrInvalidOption)
@@ -196,7 +184,7 @@ func New(cfg Config) (*Supervisor, error) {
 	s.probe.timeout = cfg.PingFuncTimeout
 	s.bound.period = cfg.RequestTimeout
 	s.system = actor.NewActorSystem(actor.WithLoggerFactory(protoactorLogger(cfg.Logger)))
-	if s.cast, err = actors.Spawn(s.system, actors.Options{Limits: cfg.Limits, ActorShare: cfg.ActorShare}, cfg.Logger); err != nil {
+	if s.cast, err = actors.Spawn(s.system, actors.Options{Limits: cfg.Limits}, cfg.Logger); err != nil {
 		s.system.Shutdown()
 		return nil, fmt.Errorf("start supervisor: %w", err)
 	}
@@ -293,15 +281,6 @@ func (s *Supervisor) unavailable(pid *actor.PID, msg any) error {
 	s.log.Error().Str("actor", pid.Id).Str("message_type", fmt.Sprintf("%T", msg)).Msg("actor did not answer in time")
 	return fmt.Errorf("%s: %w", pid.Id, ErrUnavailable)
 }
-
-// Foreground tells the supervisor that a request is starting: for the next
-// two milliseconds its actors take at most Config.ActorShare of the CPU and
-// leave the rest to the requests. Go's
-// scheduler would otherwise run the actors' always-ready workers before the
-// connections waiting on the network. httpapi.Server calls it for every
-// request; a program with a server of its own may call it too. It is cheap
-// and safe from any goroutine.
-func (s *Supervisor) Foreground() { s.cast.Foreground() }
 
 // WaitIdle returns once no task is tracked, or with ctx's error.
 func (s *Supervisor) WaitIdle(ctx context.Context) error {

@@ -399,9 +399,6 @@ func TestTreeShowsTasks(t *testing.T) {
 		if tree.Kind != supervisor.KindSystem || len(tree.Children) != 2 {
 			t.Fatalf("root %+v, want the system with two children", tree)
 		}
-		if g := tree.Governor; g == nil || g.ActorShare != 0.1 || g.Waits != 0 {
-			t.Fatalf("governor %+v, want the default share 0.1 and no wait (no request was served)", g)
-		}
 		status, tasks := tree.Children[0], tree.Children[1]
 		if status.Kind != supervisor.KindStatus || status.Status.Status != supervisor.HealthyBusy || status.Status.ActiveCount != 2 {
 			t.Fatalf("status node %+v", status)

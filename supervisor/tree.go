@@ -20,8 +20,7 @@ func (s *Supervisor) Tree(ctx context.Context) (Node, error) {
 	if err != nil {
 		return Node{}, err
 	}
-	gov := s.cast.Governor()
-	return Node{Kind: KindSystem, PID: s.system.ID, State: "running", Panics: s.Panics(), Governor: &gov, Children: []Node{status, tasks}}, nil
+	return Node{Kind: KindSystem, PID: s.system.ID, State: "running", Panics: s.Panics(), Children: []Node{status, tasks}}, nil
 }
 
 func (s *Supervisor) describe(ctx context.Context, pid *actor.PID) (Node, error) {

@@ -31,11 +31,7 @@ type treeNode struct {
 	// Limits is shown as the agent sends it, whatever it holds.
 	Limits   json.RawMessage   `json:"limits"`
 	Panics   map[string]uint64 `json:"panics"`
-	Governor *struct {
-		Waits         uint64  `json:"waits"`
-		WaitedSeconds float64 `json:"waited_seconds"`
-	} `json:"governor"`
-	Children []treeNode `json:"children"`
+	Children []treeNode        `json:"children"`
 }
 
 // treeState is the status actor's part of its node.
@@ -144,18 +140,12 @@ func details(n treeNode, now time.Time) string {
 	return systemDetails(n)
 }
 
-// systemDetails shows the recovered panics and the actors' waits for
-// requests, when there are any.
+// systemDetails shows the recovered panics, when there are any.
 func systemDetails(n treeNode) string {
-	var parts []string
-	if len(n.Panics) > 0 {
-		parts = append(parts, "recovered panics: "+counts(n.Panics))
+	if len(n.Panics) == 0 {
+		return ""
 	}
-	if g := n.Governor; g != nil && g.Waits > 0 {
-		parts = append(parts, fmt.Sprintf("actors held back for requests %d %s, %s in all",
-			g.Waits, plural(int(g.Waits), "time", "times"), humanSeconds(g.WaitedSeconds)))
-	}
-	return strings.Join(parts, "; ")
+	return "recovered panics: " + counts(n.Panics)
 }
 
 // counts writes a map of counts as "a 1, b 2", in key order.

@@ -189,8 +189,7 @@ func TestTreeWatch(t *testing.T) {
 
 func TestFormatTree(t *testing.T) {
 	// A tree in every shape the agent sends, at a fixed "now".
-	const body = `{"now":"2026-01-01T00:01:00Z","kind":"system","pid":"sys1","state":"running","panics":{"task":2,"handler":1},
-	 "governor":{"actor_share":0.1,"waits":340,"waited_seconds":0.45},"children":[
+	const body = `{"now":"2026-01-01T00:01:00Z","kind":"system","pid":"sys1","state":"running","panics":{"task":2,"handler":1},"children":[
 	 {"kind":"status","pid":"status","state":"running","status":{"status":"HealthyBusy","since":"2026-01-01T00:00:00Z",
 	  "forced":"HealthyBusy","custom":"Healthy","active_count":3,"time_of_last_update":1767225600,"age_seconds":60}},
 	 {"kind":"task_supervisor","pid":"tasks","state":"running","draining":true,"limits":{"max_tasks":9,"active":5},
@@ -208,7 +207,7 @@ func TestFormatTree(t *testing.T) {
 	  ]},
 	 {"kind":"mailbox_monitor","pid":"mon","state":"idle"}
 	]}`
-	want := `system sys1 running: recovered panics: handler 1, task 2; actors held back for requests 340 times, 0.5s in all
+	want := `system sys1 running: recovered panics: handler 1, task 2
 ├─status status running: HealthyBusy for 1m00s, 3 active, forced HealthyBusy, custom Healthy
 ├─task_supervisor tasks running: 7 live tasks, 5 busy (abandoned 1, backing_off 1, running 4, stopping 1), draining, limits {"max_tasks":9,"active":5}
 │ ├─… 2 earlier tasks (-offset 0)

@@ -25,7 +25,6 @@ type config struct {
 	wrk         string        // wrk binary, looked up in PATH
 	tracked     int           // tasks tracked in scenario 3
 	churners    int           // goroutines starting tasks in scenario 4
-	actorShare  float64       // the agents' supervisor.Config.ActorShare; 0 for the default
 	callers     int           // goroutines calling the API in the in-process figures
 	ops         int           // pairs, and Go tasks, in the in-process rates
 	heapTasks   []int         // tracked-task counts for the heap per task
@@ -57,7 +56,6 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.wrk, "wrk", "wrk", "the wrk binary")
 	fs.IntVar(&cfg.tracked, "tracked", 10_000, "tasks tracked during scenario 3")
 	fs.IntVar(&cfg.churners, "churners", 4, "goroutines starting and ending tasks during scenario 4")
-	fs.Float64Var(&cfg.actorShare, "actor-share", 0, "the agents' supervisor.Config.ActorShare, in (0, 1]; 0 for the default")
 	fs.IntVar(&cfg.callers, "callers", 64, "concurrent callers in the in-process figures")
 	fs.IntVar(&cfg.ops, "ops", 500_000, "AddAsyncTask+CompleteAsyncTask pairs, and Go tasks, per in-process rate")
 	fs.Func("heap-tasks", "comma-separated tracked-task counts for the heap per task (default 100000,1000000)", func(s string) error {
@@ -125,9 +123,6 @@ func parseIDs(s string) ([]string, error) {
 func (c config) validate() error {
 	if c.duration < time.Second || c.duration%time.Second != 0 {
 		return fmt.Errorf("-duration %s: wrk takes whole seconds, at least 1s: %w", c.duration, ErrUsage)
-	}
-	if !(c.actorShare >= 0 && c.actorShare <= 1) {
-		return fmt.Errorf("-actor-share %v: want 0 (the default) or a share in (0, 1]: %w", c.actorShare, ErrUsage)
 	}
 	for _, f := range []struct {
 		name string

@@ -48,8 +48,6 @@ func TestParseConfigRefuses(t *testing.T) {
 		{"count that is not a number", []string{"-heap-tasks", "100,lots"}, nil},
 		{"unknown scenario", []string{"-scenarios", "2,7"}, nil},
 		{"stray argument", []string{"now"}, ErrUsage},
-		{"actor share above 1", []string{"-actor-share", "1.5"}, ErrUsage},
-		{"negative actor share", []string{"-actor-share", "-0.1"}, ErrUsage},
 		{"help", []string{"-h"}, flag.ErrHelp},
 	}
 	for _, tt := range tests {

@@ -108,7 +108,7 @@ type agent struct {
 
 func startAgent(cfg config) (*agent, error) {
 	log := zerolog.New(io.Discard).Level(zerolog.InfoLevel)
-	sup, err := supervisor.New(supervisor.Config{Logger: log, ActorShare: cfg.actorShare})
+	sup, err := supervisor.New(supervisor.Config{Logger: log})
 	if err != nil {
 		return nil, err
 	}
