@@ -2,17 +2,12 @@ package actors
 
 import (
 	"fmt"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/rs/zerolog"
 )
-
-// stopTimeout bounds the wait for a top-level actor to stop.
-const stopTimeout = 10 * time.Second
 
 // Cast is the running set of top-level actors: the status actor and the task
 // supervisor.
@@ -97,20 +92,4 @@ func (c *Cast) spawnTopLevel(name string, a actor.Actor) (*actor.PID, error) {
 		return nil, fmt.Errorf("spawn %s actor: %w", name, err)
 	}
 	return pid, nil
-}
-
-// logPanic, deferred at the top of every actor's Receive, logs the message
-// type and stack of a panic, which protoactor would otherwise drop silently,
-// and panics on so that supervision decides. Only a bug in an actor's own
-// code panics here: task functions run on goroutines of their own and
-// report their failures by message. (A receiver middleware would do the
-// same at the cost of an envelope per message.)
-func logPanic(log *zerolog.Logger, self *actor.PID, msg any) {
-	r := recover()
-	if r == nil {
-		return
-	}
-	log.Error().Str("actor", self.Id).Str("message_type", fmt.Sprintf("%T", msg)).
-		Str("panic", fmt.Sprint(r)).Str("stack", string(debug.Stack())).Msg("actor panicked")
-	panic(r)
 }

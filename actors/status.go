@@ -1,9 +1,6 @@
 package actors
 
-import (
-	"fmt"
-	"time"
-)
+import "time"
 
 // Status is the ping status an agent reports on /ping.
 type Status uint8
@@ -32,35 +29,6 @@ func (s Status) String() string {
 
 // Valid reports whether s is Healthy or HealthyBusy.
 func (s Status) Valid() bool { return s == Healthy || s == HealthyBusy }
-
-// MarshalText encodes a valid status as its contract spelling.
-func (s Status) MarshalText() ([]byte, error) {
-	if !s.Valid() {
-		return nil, fmt.Errorf("marshal status %d: %w", s, ErrInvalidStatus)
-	}
-	return []byte(s.String()), nil
-}
-
-// UnmarshalText accepts exactly "Healthy" or "HealthyBusy".
-func (s *Status) UnmarshalText(b []byte) error {
-	v, err := ParseStatus(string(b))
-	if err != nil {
-		return err
-	}
-	*s = v
-	return nil
-}
-
-// ParseStatus parses the contract spelling of a status.
-func ParseStatus(s string) (Status, error) {
-	switch s {
-	case "Healthy":
-		return Healthy, nil
-	case "HealthyBusy":
-		return HealthyBusy, nil
-	}
-	return StatusUnset, fmt.Errorf("parse status %q: %w", s, ErrInvalidStatus)
-}
 
 // Ping is what /ping reports: the status and when it last changed.
 type Ping struct {

@@ -10,58 +10,6 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// Commands the status actor takes.
-type (
-	// TrackTask adds a task to the registry and answers Reply, which the
-	// task supervisor has taken, with its id.
-	TrackTask struct {
-		Entry TaskEntry
-		Reply *Request[TaskStart]
-	}
-	// UntrackTask removes a task from the registry; Reply (optional, taken
-	// by the task supervisor) says whether it was there. Removing an absent
-	// task changes nothing.
-	UntrackTask struct {
-		ID    TaskID
-		Reply *Request[bool]
-	}
-	// ForceStatus sets the forced status (StatusUnset clears it) and answers
-	// with the resulting ping.
-	ForceStatus struct {
-		Status Status
-		Reply  *Request[Ping]
-	}
-	// SetCustomSource installs a new custom ping function, identified by
-	// Source (nil: none), forgets what the previous one reported and answers
-	// with the resulting ping.
-	SetCustomSource struct {
-		Source any
-		Reply  *Request[Ping]
-	}
-	// ObserveCustom records what the custom ping function Source reported
-	// (StatusUnset: it failed) and answers with the resulting ping. A report
-	// from a function that has since been replaced is ignored.
-	ObserveCustom struct {
-		Source any
-		Status Status
-		Reply  *Request[Ping]
-	}
-	// GetTaskInfo answers with the registry's summary.
-	GetTaskInfo struct {
-		Reply chan<- TaskInfo
-	}
-	// AwaitIdle is answered (once) as soon as the registry is empty.
-	AwaitIdle struct {
-		Reply chan<- struct{}
-	}
-)
-
-// TaskStart answers a request to start or track a task.
-type TaskStart struct {
-	ID  TaskID
-	Err error
-}
-
 // StatusActor owns the task registry, the forced and custom statuses and the
 // time of the last status change. It is the single source of truth for the
 // ping status; it publishes a Snapshot after every change so that readers
@@ -188,19 +136,4 @@ func (a *StatusActor) taskInfo() TaskInfo {
 	}
 	slices.SortFunc(jobs, func(x, y Job) int { return cmp.Compare(x.ID, y.ID) })
 	return TaskInfo{ActiveCount: len(jobs), RunningJobs: jobs}
-}
-
-func (a *StatusActor) describe(c actor.Context) Node {
-	return Node{
-		Kind:  KindStatus,
-		PID:   c.Self().Id,
-		State: "running",
-		Status: &StatusNode{
-			Status:      a.current,
-			Since:       a.since,
-			Forced:      a.forced,
-			Custom:      a.custom,
-			ActiveCount: len(a.tasks),
-		},
-	}
 }

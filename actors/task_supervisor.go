@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"strconv"
 	"sync"
@@ -15,52 +14,9 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// Commands the task supervisor takes.
-type (
-	// StartTask spawns a task actor and tracks the task; Reply gets its id
-	// once the status actor has it (read-your-writes), or ErrDraining.
-	StartTask struct {
-		Spec  *TaskSpec
-		Reply *Request[TaskStart]
-	}
-	// CompleteTask ends a hand-tracked task; Reply says whether it was one
-	// and still tracked.
-	CompleteTask struct {
-		ID    TaskID
-		Reply *Request[bool]
-	}
-	// CancelTask cancels a task; Reply says whether it was live. A running
-	// function's context is cancelled and the task ends when it returns (or
-	// is abandoned after its grace period).
-	CancelTask struct {
-		ID    TaskID
-		Reply *Request[bool]
-	}
-	// Drain makes the task supervisor refuse new tasks from now on.
-	Drain struct {
-		Reply *Request[struct{}]
-	}
-	// CancelAll cancels every live task with the given cause; Reply gets
-	// the tasks that were still counted as busy.
-	CancelAll struct {
-		Cause error
-		Reply *Request[[]TaskNode]
-	}
-)
-
 // lastTaskID makes task ids unique for the life of the process, across
 // supervisors.
 var lastTaskID atomic.Uint64
-
-// maxFailureHistory bounds the failure times a task keeps for its restart
-// policy, so that a task failing now and then for days holds no growing
-// history; a policy sees at most this many of the latest.
-const maxFailureHistory = 1000
-
-// restartDue tells the task supervisor that a task's backoff is over.
-type restartDue struct{ ID TaskID }
-
-func (*restartDue) IgnoreDeadLetterLogging() {}
 
 // taskRecord is the task supervisor's knowledge of one live task actor.
 type taskRecord struct {
@@ -228,7 +184,7 @@ func (s *TaskSupervisor) start(c actor.Context, m *StartTask) {
 	s.count(rec, 1)
 	s.byID[id], s.byPID[pid.Id] = rec, rec
 	c.Send(s.status, &TrackTask{
-		Entry: TaskEntry{ID: id, Name: m.Spec.Name, Metadata: m.Spec.Metadata, Started: rec.node.Started},
+		Entry: TaskEntry{ID: id, Name: m.Spec.Name, Started: rec.node.Started},
 		Reply: m.Reply,
 	})
 	s.taskLog(rec, zerolog.DebugLevel).Msg("task started")
@@ -240,208 +196,11 @@ func taskActorName(id TaskID) string {
 	return string(strconv.AppendUint(append(buf[:0], "task-"...), uint64(id), 10))
 }
 
-// admit refuses a new task while draining or beyond a limit.
-func (s *TaskSupervisor) admit(name string) error {
-	switch {
-	case s.draining:
-		return ErrDraining
-	case s.limits.MaxTasks > 0 && s.counted >= s.limits.MaxTasks:
-		return fmt.Errorf("%w: %d running, limit %d", ErrTooManyTasks, s.counted, s.limits.MaxTasks)
-	}
-	if max, ok := s.limits.MaxPerName[name]; ok && s.byName[name] >= max {
-		return fmt.Errorf("%w: %d %q running, limit %d", ErrTooManyTasks, s.byName[name], name, max)
-	}
-	return nil
-}
-
-// count marks a task as counted as busy (delta 1) or no longer (-1).
-func (s *TaskSupervisor) count(rec *taskRecord, delta int) {
-	rec.counted = delta > 0
-	s.counted += delta
-	if _, limited := s.limits.MaxPerName[rec.node.Name]; limited {
-		s.byName[rec.node.Name] += delta
-	}
-}
-
 func (s *TaskSupervisor) deadline(rec *taskRecord) time.Time {
 	if rec.spec.Timeout <= 0 {
 		return time.Time{}
 	}
 	return time.Now().Add(rec.spec.Timeout)
-}
-
-// complete ends a hand-tracked task. The status actor untracks it and answers
-// the caller, so the caller's next ping already counts it out.
-func (s *TaskSupervisor) complete(m *CompleteTask) {
-	rec := s.byID[m.ID]
-	if rec == nil || !rec.node.Manual || rec.outcome != OutcomeNone {
-		m.Reply.Answer(false)
-		return
-	}
-	s.finish(rec, OutcomeCompleted, m.Reply)
-}
-
-// cancel cancels a live task. reply (optional) hears false if it is unknown
-// or already over or cancelled, else true: from the status actor once it is
-// untracked, for a task that ends at once (hand-tracked, or backing off).
-func (s *TaskSupervisor) cancel(id TaskID, cause error, reply *Request[bool]) {
-	rec := s.byID[id]
-	if rec == nil || rec.outcome != OutcomeNone || rec.ctx.Err() != nil {
-		reply.Answer(false)
-		return
-	}
-	rec.cancel(cause)
-	s.taskLog(rec, zerolog.InfoLevel).AnErr("cause", cause).Msg("task cancelled")
-	switch {
-	case rec.node.State == StateBackingOff:
-		rec.backoff.Stop()
-		s.finish(rec, OutcomeCancelled, reply)
-	case rec.node.Manual:
-		s.finish(rec, OutcomeCancelled, reply)
-	default:
-		rec.node.State = StateCancelling
-		reply.Answer(true)
-	}
-}
-
-// cancelAll cancels every live task and lists those still counted as busy.
-func (s *TaskSupervisor) cancelAll(cause error) []TaskNode {
-	var busy []TaskNode
-	for _, rec := range s.sorted() {
-		if rec.counted {
-			busy = append(busy, rec.node)
-		}
-		s.cancel(rec.node.ID, cause, nil)
-	}
-	return busy
-}
-
-// finish records a task's outcome, untracks it and stops its actor.
-// reply, if not nil, hears from the status actor once it is untracked.
-func (s *TaskSupervisor) finish(rec *taskRecord, outcome Outcome, reply *Request[bool]) {
-	if rec.outcome == OutcomeNone {
-		rec.outcome = outcome
-		s.logOutcome(rec)
-	}
-	s.untrack(rec, reply)
-	rec.node.State = StateStopping
-	// Stop rather than StopChildren, whose variadic slice escapes: same stop
-	// message, one allocation less per task.
-	s.ctx.Stop(rec.pid)
-}
-
-// untrack tells the status actor, once per task, that it no longer counts.
-func (s *TaskSupervisor) untrack(rec *taskRecord, reply *Request[bool]) {
-	if !rec.counted {
-		reply.Answer(false)
-		return
-	}
-	s.count(rec, -1)
-	s.ctx.Send(s.status, &UntrackTask{ID: rec.node.ID, Reply: reply})
-}
-
-// abandon gives up on a task whose function ignores its cancelled context
-// (cancelled by the program, a shutdown, its timeout or heartbeat): the task
-// is over, and whatever its function returns later ends its actor, nothing
-// more.
-func (s *TaskSupervisor) abandon(rec *taskRecord) {
-	if rec.node.State != StateRunning && rec.node.State != StateCancelling && rec.node.State != StateStuck {
-		return
-	}
-	rec.node.State = StateAbandoned
-	rec.outcome = OutcomeAbandoned
-	s.logOutcome(rec)
-	s.untrack(rec, nil)
-}
-
-// terminated forgets a stopped task actor; a task that was not yet over
-// (its actor was stopped by a shutdown) is untracked here.
-func (s *TaskSupervisor) terminated(pid *actor.PID) {
-	rec := s.byPID[pid.Id]
-	if rec == nil {
-		return
-	}
-	delete(s.byPID, pid.Id)
-	delete(s.byID, rec.node.ID)
-	if rec.outcome == OutcomeNone {
-		rec.outcome = OutcomeCancelled
-		s.logOutcome(rec)
-	}
-	rec.cancel(nil)
-	s.untrack(rec, nil)
-}
-
-// failed decides what follows a failed attempt: a restart after a backoff,
-// if the task's policy allows it, else the task's end.
-func (s *TaskSupervisor) failed(rec *taskRecord, m *attemptFailed) {
-	if m.Panicked {
-		s.panics.Add(1)
-	}
-	if rec.outcome != OutcomeNone { // abandoned: over already
-		s.finish(rec, rec.outcome, nil)
-		return
-	}
-	rec.node.LastError = m.Err.Error()
-	rec.failures = append(rec.failures, time.Now())
-	if len(rec.failures) > maxFailureHistory {
-		rec.failures = slices.Delete(rec.failures, 0, len(rec.failures)-maxFailureHistory)
-	}
-	delay, again := time.Duration(0), false
-	if rec.spec.Restart != nil && !s.draining && rec.ctx.Err() == nil {
-		delay, again = rec.spec.Restart(rec.failures)
-	}
-	ev := s.taskLog(rec, zerolog.WarnLevel).Int("attempt", rec.node.Restarts+1).Err(m.Err)
-	if len(m.Stack) > 0 {
-		ev = ev.Str("stack", string(m.Stack))
-	}
-	if !again {
-		ev.Msg("task attempt failed; not restarting")
-		s.finish(rec, OutcomeFailed, nil)
-		return
-	}
-	ev.Dur("backoff", delay).Msg("task attempt failed; restarting after backoff")
-	rec.node.State = StateBackingOff
-	self, root := s.ctx.Self(), s.ctx.ActorSystem().Root
-	id := rec.node.ID
-	rec.backoff = time.AfterFunc(delay, func() { root.Send(self, &restartDue{ID: id}) })
-}
-
-func (s *TaskSupervisor) restart(rec *taskRecord) {
-	rec.backoff = nil
-	rec.node.Restarts++
-	rec.node.State = StateRunning
-	rec.node.Deadline = s.deadline(rec)
-	s.taskLog(rec, zerolog.InfoLevel).Int("attempt", rec.node.Restarts+1).Str("reason", rec.node.LastError).Msg("task restarting")
-	s.ctx.Send(rec.pid, &runAttempt{})
-}
-
-// HandleFailure is the supervisor strategy of every task actor. Task
-// functions report their failures by message, so only a bug in a task
-// actor's own Receive lands here (logPanic has logged it with its stack):
-// the task ends failed rather than run on in an actor that lost a message.
-func (s *TaskSupervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason any, _ any) {
-	rec := s.byPID[child.Id]
-	if rec == nil {
-		sup.StopChildren(child)
-		return
-	}
-	rec.node.LastError = fmt.Sprintf("task actor panicked: %v", reason)
-	s.finish(rec, OutcomeFailed, nil)
-}
-
-func (s *TaskSupervisor) describe() Node {
-	recs := s.sorted()
-	children := make([]Node, 0, len(recs))
-	for _, rec := range recs {
-		node := rec.node
-		node.Busy = rec.counted
-		children = append(children, Node{Kind: KindTask, PID: rec.pid.Id, State: node.State.String(), Task: &node})
-	}
-	node := Node{Kind: KindTaskSupervisor, PID: s.ctx.Self().Id, State: "running", Draining: s.draining, Children: children}
-	if s.limits.MaxTasks > 0 || len(s.limits.MaxPerName) > 0 {
-		node.Limits = &LimitsNode{Limits: s.limits, Active: s.counted, ActivePerName: maps.Clone(s.byName)}
-	}
-	return node
 }
 
 func (s *TaskSupervisor) sorted() []*taskRecord {
@@ -451,27 +210,4 @@ func (s *TaskSupervisor) sorted() []*taskRecord {
 	}
 	slices.SortFunc(recs, func(x, y *taskRecord) int { return cmp.Compare(x.node.ID, y.node.ID) })
 	return recs
-}
-
-// taskLog starts a log event about rec at level; nil (a no-op) when the
-// level is off, so that the hot path builds nothing.
-func (s *TaskSupervisor) taskLog(rec *taskRecord, level zerolog.Level) *zerolog.Event {
-	return s.log.WithLevel(level).Uint64("task_id", uint64(rec.node.ID)).Str("task_name", rec.node.Name)
-}
-
-// logOutcome writes the one "task over" line of a task, at a level that
-// grows with how bad its end is.
-func (s *TaskSupervisor) logOutcome(rec *taskRecord) {
-	var ev *zerolog.Event
-	switch rec.outcome {
-	case OutcomeSucceeded, OutcomeCompleted, OutcomeCancelled:
-		ev = s.taskLog(rec, zerolog.InfoLevel)
-	case OutcomeFailed:
-		ev = s.taskLog(rec, zerolog.WarnLevel)
-	default:
-		ev = s.taskLog(rec, zerolog.ErrorLevel).Dur("grace", rec.spec.Grace).
-			Str("note", "its function ignored cancellation: it no longer counts as busy, but Go cannot stop its goroutine")
-	}
-	ev.Str("outcome", rec.outcome.String()).Int("restarts", rec.node.Restarts).
-		Dur("duration", time.Since(rec.node.Started)).Msg("task over")
 }

@@ -1,11 +1,11 @@
 package actors
 
-import "time"
+import (
+	"maps"
+	"time"
 
-// Describe asks an actor for its node in the actor tree.
-type Describe struct {
-	Reply chan<- Node
-}
+	"github.com/asynkron/protoactor-go/actor"
+)
 
 // NodeKind says what an actor in the tree is.
 type NodeKind string
@@ -20,75 +20,89 @@ const (
 
 // Node is one actor of the live actor tree.
 type Node struct {
-	Kind NodeKind `json:"kind"`
+	Kind NodeKind
 	// PID is the actor's id in the actor system.
-	PID   string `json:"pid"`
-	State string `json:"state"`
+	PID   string
+	State string
 	// Status is set on the status actor's node.
-	Status *StatusNode `json:"status,omitempty"`
+	Status *StatusNode
 	// Task is set on a task actor's node.
-	Task *TaskNode `json:"task,omitempty"`
+	Task *TaskNode
 	// Draining is set on the task supervisor's node once it refuses new tasks.
-	Draining bool `json:"draining,omitempty"`
+	Draining bool
 	// Limits is set on the task supervisor's node when limits are configured.
-	Limits *LimitsNode `json:"limits,omitempty"`
+	Limits *LimitsNode
 	// Panics counts recovered panics by where they happened; set on the root.
-	Panics   map[string]uint64 `json:"panics,omitempty"`
-	Children []Node            `json:"children,omitempty"`
+	Panics   map[string]uint64
+	Children []Node
 }
 
 // StatusNode is what the status actor shows of itself.
 type StatusNode struct {
-	Status      Status    `json:"status"`
-	Since       time.Time `json:"since"`
-	Forced      Status    `json:"forced,omitzero"`
-	Custom      Status    `json:"custom,omitzero"`
-	ActiveCount int       `json:"active_count"`
+	Status      Status
+	Since       time.Time
+	Forced      Status
+	Custom      Status
+	ActiveCount int
 }
 
 // TaskNode is what a task actor's node shows of its task.
 type TaskNode struct {
-	ID       TaskID         `json:"task_id"`
-	Name     string         `json:"name"`
-	Metadata map[string]any `json:"metadata"`
+	ID       TaskID
+	Name     string
+	Metadata map[string]any
 	// Manual is true for a task tracked by hand (no function).
-	Manual bool      `json:"manual"`
-	State  TaskState `json:"state"`
+	Manual bool
+	State  TaskState
 	// Busy is true while the status actor counts the task: not once it is
 	// over, nor once it was abandoned.
-	Busy     bool      `json:"busy"`
-	Started  time.Time `json:"started"`
-	Restarts int       `json:"restarts"`
+	Busy     bool
+	Started  time.Time
+	Restarts int
 	// LastError is the latest failure's message, empty if none.
-	LastError string `json:"last_error,omitempty"`
+	LastError string
 	// Deadline is when the current attempt times out, zero if it has no timeout.
-	Deadline time.Time `json:"deadline,omitzero"`
+	Deadline time.Time
 	// Progress is the latest progress the task reported, nil if none.
-	Progress *Progress `json:"progress,omitempty"`
+	Progress *Progress
 }
 
 // Progress is what a task reports of its own advance; each report is also a
 // heartbeat.
 type Progress struct {
 	// Fraction done, in [0, 1].
-	Fraction float64 `json:"fraction"`
+	Fraction float64
 	// Note is free text, such as the current step.
-	Note string    `json:"note,omitempty"`
-	At   time.Time `json:"at"`
+	Note string
+	At   time.Time
 }
 
-// Limits bounds how many tasks are counted as busy at once; zero values mean
-// no limit. A task beyond a limit is refused with ErrTooManyTasks.
-type Limits struct {
-	// MaxTasks bounds all tasks together.
-	MaxTasks int `json:"max_tasks,omitempty"`
-	// MaxPerName bounds the tasks of one name.
-	MaxPerName map[string]int `json:"max_per_name,omitempty"`
+func (s *TaskSupervisor) describe() Node {
+	recs := s.sorted()
+	children := make([]Node, 0, len(recs))
+	for _, rec := range recs {
+		node := rec.node
+		node.Busy = rec.counted
+		children = append(children, Node{Kind: KindTask, PID: rec.pid.Id, State: node.State.String(), Task: &node})
+	}
+	node := Node{Kind: KindTaskSupervisor, PID: s.ctx.Self().Id, State: "running", Draining: s.draining, Children: children}
+	if s.limits.MaxTasks > 0 || len(s.limits.MaxPerName) > 0 {
+		node.Limits = &LimitsNode{Limits: s.limits, Active: s.counted, ActivePerName: maps.Clone(s.byName)}
+	}
+	return node
 }
 
-// LimitsNode shows the limits and how much of them is in use.
-type LimitsNode struct {
-	Limits
-	Active        int            `json:"active"`
-	ActivePerName map[string]int `json:"active_per_name,omitempty"`
+func (a *StatusActor) describe(c actor.Context) Node {
+	return Node{
+		Kind:  KindStatus,
+		PID:   c.Self().Id,
+		State: "running",
+		Status: &StatusNode{
+			Status:      a.current,
+			Since:       a.since,
+			Forced:      a.forced,
+			Custom:      a.custom,
+			ActiveCount: len(a.tasks),
+		},
+	}
 }

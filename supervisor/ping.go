@@ -32,22 +32,22 @@ func (s *Supervisor) PingStatus() Ping {
 	snap := s.cast.Status.Snapshot()
 	src := s.pingFunc.Load()
 	if snap.Forced != actors.StatusUnset || src == nil {
-		return snap.Ping
+		return pingOf(snap.Ping)
 	}
 	custom, err := s.probe.run(src)
 	if err != nil {
 		s.log.Warn().Err(err).Msg("custom ping function failed; using the automatic status")
-		custom = actors.StatusUnset
+		custom = 0
 	}
-	if custom == snap.Custom {
-		return snap.Ping
+	if actors.Status(custom) == snap.Custom {
+		return pingOf(snap.Ping)
 	}
-	r := actors.NewRequest[Ping]()
-	p, err := command(s, s.cast.StatusPID, &actors.ObserveCustom{Source: src, Status: custom, Reply: r}, r)
+	r := actors.NewRequest[actors.Ping]()
+	p, err := command(s, s.cast.StatusPID, &actors.ObserveCustom{Source: src, Status: actors.Status(custom), Reply: r}, r)
 	if err != nil {
-		return s.cast.Status.Snapshot().Ping
+		return pingOf(s.cast.Status.Snapshot().Ping)
 	}
-	return p
+	return pingOf(p)
 }
 
 // ForcePingStatus makes /ping report st whatever else is true, until
@@ -56,14 +56,14 @@ func (s *Supervisor) ForcePingStatus(st Status) error {
 	if !st.Valid() {
 		return fmt.Errorf("force ping status %d: %w", st, ErrInvalidStatus)
 	}
-	return s.force(st)
+	return s.force(actors.Status(st))
 }
 
 // ClearForcedPingStatus removes the forced status.
 func (s *Supervisor) ClearForcedPingStatus() error { return s.force(actors.StatusUnset) }
 
-func (s *Supervisor) force(st Status) error {
-	r := actors.NewRequest[Ping]()
+func (s *Supervisor) force(st actors.Status) error {
+	r := actors.NewRequest[actors.Ping]()
 	_, err := command(s, s.cast.StatusPID, &actors.ForceStatus{Status: st, Reply: r}, r)
 	return err
 }
@@ -75,7 +75,7 @@ func (s *Supervisor) SetPingFunc(fn PingFunc) error {
 		src = &pingSource{fn: fn}
 	}
 	s.pingFunc.Store(src)
-	r := actors.NewRequest[Ping]()
+	r := actors.NewRequest[actors.Ping]()
 	var source any
 	if src != nil {
 		source = src
@@ -122,7 +122,7 @@ func (p *probe) run(src *pingSource) (Status, error) {
 	case <-call.done:
 		return call.status, call.err
 	case <-wait.C:
-		return actors.StatusUnset, fmt.Errorf("%w (%s)", errPingFuncTimeout, p.timeout)
+		return 0, fmt.Errorf("%w (%s)", errPingFuncTimeout, p.timeout)
 	}
 }
 

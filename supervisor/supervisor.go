@@ -15,61 +15,6 @@ import (
 	"github.com/agentvisor/agentvisor/actors"
 )
 
-// The status vocabulary, owned by package actors.
-type (
-	// Status is a ping status: Healthy or HealthyBusy.
-	Status = actors.Status
-	// Ping is the status and the time it last changed.
-	Ping = actors.Ping
-	// TaskID identifies a tracked task for the life of the process; the zero
-	// TaskID is never a task.
-	TaskID = actors.TaskID
-	// TaskInfo is the count of tracked tasks and the tasks in start order.
-	TaskInfo = actors.TaskInfo
-	// Job is one tracked task in a TaskInfo.
-	Job = actors.Job
-	// Node is one actor of the live actor tree.
-	Node = actors.Node
-	// NodeKind says what an actor in the tree is.
-	NodeKind = actors.NodeKind
-	// StatusNode is what the status actor's node shows.
-	StatusNode = actors.StatusNode
-	// TaskNode is what a task actor's node shows.
-	TaskNode = actors.TaskNode
-	// TaskProgress is what a task reports of its own advance (Progress).
-	TaskProgress = actors.Progress
-	// Limits bounds how many tasks run at once.
-	Limits = actors.Limits
-	// LimitsNode shows the limits in the tree, with how much is in use.
-	LimitsNode = actors.LimitsNode
-	// TaskState is where a live task is in its life.
-	TaskState = actors.TaskState
-)
-
-// The statuses.
-const (
-	Healthy     = actors.Healthy
-	HealthyBusy = actors.HealthyBusy
-)
-
-// The kinds of node in the tree.
-const (
-	KindSystem         = actors.KindSystem
-	KindStatus         = actors.KindStatus
-	KindTaskSupervisor = actors.KindTaskSupervisor
-	KindTask           = actors.KindTask
-)
-
-// The states of a live task.
-const (
-	StateRunning    = actors.StateRunning
-	StateBackingOff = actors.StateBackingOff
-	StateCancelling = actors.StateCancelling
-	StateAbandoned  = actors.StateAbandoned
-	StateStopping   = actors.StateStopping
-	StateStuck      = actors.StateStuck
-)
-
 // Errors the supervisor returns; match them with errors.Is.
 var (
 	// ErrShuttingDown refuses work once Shutdown has begun.
@@ -77,7 +22,7 @@ var (
 	// ErrUnavailable is an actor that did not answer within the request bound.
 	ErrUnavailable = errors.New("supervisor actor did not answer")
 	// ErrInvalidStatus is a status other than Healthy or HealthyBusy.
-	ErrInvalidStatus = actors.ErrInvalidStatus
+	ErrInvalidStatus = errors.New("invalid status")
 	// ErrInvalidOption is a task option or configuration value out of range.
 	ErrInvalidOption = errors.New("invalid option")
 	// ErrCancelled is the cause of a task's context cancelled by Cancel.
@@ -184,7 +129,7 @@ func New(cfg Config) (*Supervisor, error) {
 	s.probe.timeout = cfg.PingFuncTimeout
 	s.bound.period = cfg.RequestTimeout
 	s.system = actor.NewActorSystem(actor.WithLoggerFactory(protoactorLogger(cfg.Logger)))
-	if s.cast, err = actors.Spawn(s.system, actors.Options{Limits: cfg.Limits}, cfg.Logger); err != nil {
+	if s.cast, err = actors.Spawn(s.system, actors.Options{Limits: cfg.Limits.actors()}, cfg.Logger); err != nil {
 		s.system.Shutdown()
 		return nil, fmt.Errorf("start supervisor: %w", err)
 	}

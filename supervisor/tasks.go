@@ -12,33 +12,36 @@ import (
 	"github.com/agentvisor/agentvisor/actors"
 )
 
-// TaskOption configures one task started with Go.
-type TaskOption func(*actors.TaskSpec) error
+// TaskOption configures one task started with Go: WithTimeout,
+// WithCancelGrace, WithHeartbeat, WithRestart.
+type TaskOption struct {
+	apply func(*actors.TaskSpec) error
+}
 
 // WithTimeout cancels each attempt's context after d; an attempt that
 // outlives it fails with ErrTimeout, whatever its function then returns (nil
 // included), and its restart policy decides.
 func WithTimeout(d time.Duration) TaskOption {
-	return func(spec *actors.TaskSpec) error {
+	return TaskOption{func(spec *actors.TaskSpec) error {
 		if d <= 0 {
 			return fmt.Errorf("timeout %s: %w", d, ErrInvalidOption)
 		}
 		spec.Timeout = d
 		return nil
-	}
+	}}
 }
 
 // WithCancelGrace sets how long the function may take to return once its
 // context is cancelled before the task is abandoned (Config.CancelGrace by
 // default).
 func WithCancelGrace(d time.Duration) TaskOption {
-	return func(spec *actors.TaskSpec) error {
+	return TaskOption{func(spec *actors.TaskSpec) error {
 		if d <= 0 {
 			return fmt.Errorf("cancel grace %s: %w", d, ErrInvalidOption)
 		}
 		spec.Grace = d
 		return nil
-	}
+	}}
 }
 
 // WithHeartbeat makes the task's function report progress (Progress) at
@@ -48,13 +51,13 @@ func WithCancelGrace(d time.Duration) TaskOption {
 // the end of the task. A function that ignores the cancellation is abandoned
 // after its cancel grace.
 func WithHeartbeat(d time.Duration) TaskOption {
-	return func(spec *actors.TaskSpec) error {
+	return TaskOption{func(spec *actors.TaskSpec) error {
 		if d <= 0 {
 			return fmt.Errorf("heartbeat %s: %w", d, ErrInvalidOption)
 		}
 		spec.Heartbeat = d
 		return nil
-	}
+	}}
 }
 
 // Progress reports, from inside a task's function, the fraction of the work
@@ -76,13 +79,13 @@ func Progress(ctx context.Context, fraction float64, note string) error {
 func WithRestart(p RestartPolicy) TaskOption {
 	err := p.validate()
 	policy := p.withDefaults()
-	return func(spec *actors.TaskSpec) error {
+	return TaskOption{func(spec *actors.TaskSpec) error {
 		if err != nil {
 			return err
 		}
 		spec.Restart = policy.next
 		return nil
-	}
+	}}
 }
 
 // RestartPolicy restarts a failed task at most MaxRestarts times within
@@ -165,7 +168,10 @@ func (s *Supervisor) Go(name string, metadata map[string]any, fn func(ctx contex
 	}
 	spec := &actors.TaskSpec{Name: name, Metadata: metadata, Run: fn, Grace: s.cfg.CancelGrace}
 	for _, opt := range opts {
-		if err := opt(spec); err != nil {
+		if opt.apply == nil {
+			return 0, fmt.Errorf("go %q: zero TaskOption: %w", name, ErrInvalidOption)
+		}
+		if err := opt.apply(spec); err != nil {
 			return 0, fmt.Errorf("go %q: %w", name, err)
 		}
 	}
@@ -196,7 +202,7 @@ func (s *Supervisor) start(spec *actors.TaskSpec) (TaskID, error) {
 	if errors.Is(err, actors.ErrDraining) {
 		err = fmt.Errorf("%w: %w", ErrShuttingDown, err)
 	}
-	return res.ID, err
+	return TaskID(res.ID), err
 }
 
 // CompleteAsyncTask stops tracking a task added with AddAsyncTask. It
@@ -204,7 +210,7 @@ func (s *Supervisor) start(spec *actors.TaskSpec) (TaskID, error) {
 // completed, or a task started with Go (use Cancel).
 func (s *Supervisor) CompleteAsyncTask(id TaskID) bool {
 	r := actors.NewRequest[bool]()
-	ok, _ := command(s, s.cast.TasksPID, &actors.CompleteTask{ID: id, Reply: r}, r)
+	ok, _ := command(s, s.cast.TasksPID, &actors.CompleteTask{ID: actors.TaskID(id), Reply: r}, r)
 	return ok
 }
 
@@ -216,7 +222,7 @@ func (s *Supervisor) CompleteAsyncTask(id TaskID) bool {
 // one already over or cancelled.
 func (s *Supervisor) Cancel(id TaskID) bool {
 	r := actors.NewRequest[bool]()
-	ok, _ := command(s, s.cast.TasksPID, &actors.CancelTask{ID: id, Reply: r}, r)
+	ok, _ := command(s, s.cast.TasksPID, &actors.CancelTask{ID: actors.TaskID(id), Reply: r}, r)
 	return ok
 }
 
@@ -225,8 +231,5 @@ func (s *Supervisor) Cancel(id TaskID) bool {
 func (s *Supervisor) AsyncTaskInfo() TaskInfo {
 	r := make(chan actors.TaskInfo, 1)
 	info, _ := call(s, s.cast.StatusPID, &actors.GetTaskInfo{Reply: r}, r)
-	if info.RunningJobs == nil {
-		info.RunningJobs = []Job{}
-	}
-	return info
+	return taskInfoOf(info)
 }

@@ -88,26 +88,29 @@ func TestGoReadYourWritesAndSuccess(t *testing.T) {
 	}
 }
 
+func ptr[T any](v T) *T { return &v }
+
 func TestGoRejectsBadInput(t *testing.T) {
 	sup, _ := mustNew(t, supervisor.Config{})
 	ok := func(context.Context) error { return nil }
 	tests := []struct {
 		name string
 		fn   func(context.Context) error
-		opt  supervisor.TaskOption
+		opt  *supervisor.TaskOption
 	}{
 		{"nil function", nil, nil},
-		{"zero timeout", ok, supervisor.WithTimeout(0)},
-		{"negative grace", ok, supervisor.WithCancelGrace(-time.Second)},
-		{"negative restarts", ok, supervisor.WithRestart(supervisor.RestartPolicy{MaxRestarts: -1})},
-		{"jitter above 1", ok, supervisor.WithRestart(supervisor.RestartPolicy{MaxRestarts: 1, Jitter: 1.5})},
-		{"initial above max backoff", ok, supervisor.WithRestart(supervisor.RestartPolicy{MaxRestarts: 1, InitialBackoff: time.Minute, MaxBackoff: time.Second})},
+		{"zero option", ok, &supervisor.TaskOption{}},
+		{"zero timeout", ok, ptr(supervisor.WithTimeout(0))},
+		{"negative grace", ok, ptr(supervisor.WithCancelGrace(-time.Second))},
+		{"negative restarts", ok, ptr(supervisor.WithRestart(supervisor.RestartPolicy{MaxRestarts: -1}))},
+		{"jitter above 1", ok, ptr(supervisor.WithRestart(supervisor.RestartPolicy{MaxRestarts: 1, Jitter: 1.5}))},
+		{"initial above max backoff", ok, ptr(supervisor.WithRestart(supervisor.RestartPolicy{MaxRestarts: 1, InitialBackoff: time.Minute, MaxBackoff: time.Second}))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var opts []supervisor.TaskOption
 			if tt.opt != nil {
-				opts = append(opts, tt.opt)
+				opts = append(opts, *tt.opt)
 			}
 			id, err := sup.Go("bad", nil, tt.fn, opts...)
 			if !errors.Is(err, supervisor.ErrInvalidOption) || id != 0 {

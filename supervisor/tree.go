@@ -24,6 +24,7 @@ func (s *Supervisor) Tree(ctx context.Context) (Node, error) {
 }
 
 func (s *Supervisor) describe(ctx context.Context, pid *actor.PID) (Node, error) {
-	r := make(chan Node, 1)
-	return ask(ctx, s, pid, &actors.Describe{Reply: r}, r)
+	r := make(chan actors.Node, 1)
+	n, err := ask(ctx, s, pid, &actors.Describe{Reply: r}, r)
+	return nodeOf(n), err
 }

@@ -2,31 +2,8 @@ package actors
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"strconv"
 	"time"
-)
-
-// Errors the actors answer with.
-var (
-	// ErrInvalidStatus is a status other than Healthy or HealthyBusy.
-	ErrInvalidStatus = errors.New("invalid status")
-	// ErrDraining refuses a new task once the task supervisor drains.
-	ErrDraining = errors.New("draining: no new tasks")
-	// ErrCancelled is the cause of a task cancelled by the program.
-	ErrCancelled = errors.New("task cancelled")
-	// ErrTimeout is the failure of an attempt that outlived its timeout.
-	ErrTimeout = errors.New("task timed out")
-	// ErrHeartbeatMissed is the failure of an attempt that reported no
-	// progress within its heartbeat timeout.
-	ErrHeartbeatMissed = errors.New("task missed its heartbeat")
-	// ErrNotATask is a progress report from outside a task's function.
-	ErrNotATask = errors.New("not a task's context")
-	// ErrInvalidProgress is a progress fraction outside [0, 1].
-	ErrInvalidProgress = errors.New("invalid progress")
-	// ErrTooManyTasks refuses a task beyond a concurrency limit.
-	ErrTooManyTasks = errors.New("too many tasks")
 )
 
 // TaskID identifies a tracked task, unique for the life of the process.
@@ -93,14 +70,15 @@ func (o Outcome) String() string {
 // TaskState is where a live task actor is in its life.
 type TaskState uint8
 
-// The states of a task actor.
+// The states of a task actor, as supervisor.TaskState documents them (with
+// the same values).
 const (
-	StateRunning    TaskState = iota // its function runs, or it waits to be completed
-	StateBackingOff                  // it failed and waits to be restarted
-	StateCancelling                  // its context is cancelled, its function has not returned yet
-	StateAbandoned                   // it ignored cancellation; no longer counted as busy
-	StateStopping                    // it is over and its actor is stopping
-	StateStuck                       // it missed its heartbeat; its context is cancelled
+	StateRunning TaskState = iota
+	StateBackingOff
+	StateCancelling
+	StateAbandoned
+	StateStopping
+	StateStuck
 )
 
 // String returns the state's name as shown in the tree.
@@ -123,15 +101,11 @@ func (s TaskState) String() string {
 	}
 }
 
-// MarshalText encodes the state's name.
-func (s TaskState) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
-
 // TaskEntry is a task as the status actor's registry knows it.
 type TaskEntry struct {
-	ID       TaskID
-	Name     string
-	Metadata map[string]any
-	Started  time.Time
+	ID      TaskID
+	Name    string
+	Started time.Time
 }
 
 // Job is a running task as AsyncTaskInfo reports it.
@@ -147,9 +121,3 @@ type TaskInfo struct {
 	ActiveCount int
 	RunningJobs []Job
 }
-
-// PanicError is the error a panicking task function fails with.
-type PanicError struct{ Value any }
-
-// Error describes the panic.
-func (p *PanicError) Error() string { return fmt.Sprintf("panic: %v", p.Value) }

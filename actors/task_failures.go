@@ -1,0 +1,73 @@
+package actors
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/rs/zerolog"
+)
+
+// maxFailureHistory bounds the failure times a task keeps for its restart
+// policy, so that a task failing now and then for days holds no growing
+// history; a policy sees at most this many of the latest.
+const maxFailureHistory = 1000
+
+// failed decides what follows a failed attempt: a restart after a backoff,
+// if the task's policy allows it, else the task's end.
+func (s *TaskSupervisor) failed(rec *taskRecord, m *attemptFailed) {
+	if m.Panicked {
+		s.panics.Add(1)
+	}
+	if rec.outcome != OutcomeNone { // abandoned: over already
+		s.finish(rec, rec.outcome, nil)
+		return
+	}
+	rec.node.LastError = m.Err.Error()
+	rec.failures = append(rec.failures, time.Now())
+	if len(rec.failures) > maxFailureHistory {
+		rec.failures = slices.Delete(rec.failures, 0, len(rec.failures)-maxFailureHistory)
+	}
+	delay, again := time.Duration(0), false
+	if rec.spec.Restart != nil && !s.draining && rec.ctx.Err() == nil {
+		delay, again = rec.spec.Restart(rec.failures)
+	}
+	ev := s.taskLog(rec, zerolog.WarnLevel).Int("attempt", rec.node.Restarts+1).Err(m.Err)
+	if len(m.Stack) > 0 {
+		ev = ev.Str("stack", string(m.Stack))
+	}
+	if !again {
+		ev.Msg("task attempt failed; not restarting")
+		s.finish(rec, OutcomeFailed, nil)
+		return
+	}
+	ev.Dur("backoff", delay).Msg("task attempt failed; restarting after backoff")
+	rec.node.State = StateBackingOff
+	self, root := s.ctx.Self(), s.ctx.ActorSystem().Root
+	id := rec.node.ID
+	rec.backoff = time.AfterFunc(delay, func() { root.Send(self, &restartDue{ID: id}) })
+}
+
+func (s *TaskSupervisor) restart(rec *taskRecord) {
+	rec.backoff = nil
+	rec.node.Restarts++
+	rec.node.State = StateRunning
+	rec.node.Deadline = s.deadline(rec)
+	s.taskLog(rec, zerolog.InfoLevel).Int("attempt", rec.node.Restarts+1).Str("reason", rec.node.LastError).Msg("task restarting")
+	s.ctx.Send(rec.pid, &runAttempt{})
+}
+
+// HandleFailure is the supervisor strategy of every task actor. Task
+// functions report their failures by message, so only a bug in a task
+// actor's own Receive lands here (logPanic has logged it with its stack):
+// the task ends failed rather than run on in an actor that lost a message.
+func (s *TaskSupervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason any, _ any) {
+	rec := s.byPID[child.Id]
+	if rec == nil {
+		sup.StopChildren(child)
+		return
+	}
+	rec.node.LastError = fmt.Sprintf("task actor panicked: %v", reason)
+	s.finish(rec, OutcomeFailed, nil)
+}

@@ -1,0 +1,29 @@
+package supervisor
+
+import (
+	"testing"
+
+	"github.com/agentvisor/agentvisor/actors"
+)
+
+// The public constants have the actors' values: conversions are casts.
+func TestVocabularyMatchesActors(t *testing.T) {
+	for _, c := range []struct{ public, internal any }{
+		{Healthy, Status(actors.Healthy)},
+		{HealthyBusy, Status(actors.HealthyBusy)},
+		{KindSystem, NodeKind(actors.KindSystem)},
+		{KindStatus, NodeKind(actors.KindStatus)},
+		{KindTaskSupervisor, NodeKind(actors.KindTaskSupervisor)},
+		{KindTask, NodeKind(actors.KindTask)},
+		{StateRunning, TaskState(actors.StateRunning)},
+		{StateBackingOff, TaskState(actors.StateBackingOff)},
+		{StateCancelling, TaskState(actors.StateCancelling)},
+		{StateAbandoned, TaskState(actors.StateAbandoned)},
+		{StateStopping, TaskState(actors.StateStopping)},
+		{StateStuck, TaskState(actors.StateStuck)},
+	} {
+		if c.public != c.internal {
+			t.Errorf("public %v (%T) differs from the actors' %v", c.public, c.public, c.internal)
+		}
+	}
+}
