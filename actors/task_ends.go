@@ -92,11 +92,10 @@ func (s *TaskSupervisor) abandon(rec *taskRecord) {
 // terminated forgets a stopped task actor; a task that was not yet over
 // (its actor was stopped by a shutdown) is untracked here.
 func (s *TaskSupervisor) terminated(pid *actor.PID) {
-	rec := s.byPID[pid.Id]
+	rec := s.recordOf(pid)
 	if rec == nil {
 		return
 	}
-	delete(s.byPID, pid.Id)
 	delete(s.byID, rec.node.ID)
 	if rec.outcome == OutcomeNone {
 		rec.outcome = OutcomeCancelled

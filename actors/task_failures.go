@@ -63,7 +63,7 @@ func (s *TaskSupervisor) restart(rec *taskRecord) {
 // actor's own Receive lands here (logPanic has logged it with its stack):
 // the task ends failed rather than run on in an actor that lost a message.
 func (s *TaskSupervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason any, _ any) {
-	rec := s.byPID[child.Id]
+	rec := s.recordOf(child)
 	if rec == nil {
 		sup.StopChildren(child)
 		return

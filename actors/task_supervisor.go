@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,22 +48,24 @@ type TaskSupervisor struct {
 	status  *actor.PID
 	running *sync.WaitGroup
 	limits  Limits
-	// taskOpts are the props options of every task actor: the dispatcher and
-	// mailbox its messages run on.
-	taskOpts []actor.PropsOption
-	panics   *atomic.Uint64 // task functions that panicked; read by anyone
-	log      zerolog.Logger
+	// taskProps spawns every task actor: one Props for all, whose producer
+	// hands out the actor that start prepared in incarnating. A Props per
+	// task, with the task in its producer's closure, cost 200 bytes per
+	// tracked task for as long as it lived.
+	taskProps *actor.Props
+	panics    *atomic.Uint64 // task functions that panicked; read by anyone
+	log       zerolog.Logger
 
 	// The fields below are owned by Receive (HandleFailure runs on the same
 	// mailbox goroutine).
 	// ctx is this actor's own context, kept from Started so that
 	// HandleFailure can act through it on the same goroutine.
-	ctx      actor.Context
-	draining bool
-	counted  int            // tasks the status actor counts as busy
-	byName   map[string]int // counted tasks per name, for names with a limit
-	byID     map[TaskID]*taskRecord
-	byPID    map[string]*taskRecord
+	ctx         actor.Context
+	incarnating *taskActor // the actor SpawnNamed is about to start, for taskProps
+	draining    bool
+	counted     int            // tasks the status actor counts as busy
+	byName      map[string]int // counted tasks per name, for names with a limit
+	byID        map[TaskID]*taskRecord
 }
 
 // NewTaskSupervisor returns a task supervisor that reports to the status
@@ -70,18 +73,37 @@ type TaskSupervisor struct {
 // with taskOpts; running counts the goroutines of all attempts, panics the
 // task functions that panicked.
 func NewTaskSupervisor(status *actor.PID, limits Limits, taskOpts []actor.PropsOption, running *sync.WaitGroup, panics *atomic.Uint64, log zerolog.Logger) *TaskSupervisor {
-	return &TaskSupervisor{
-		status:   status,
-		taskOpts: taskOpts,
-		running:  running,
-		limits:   limits,
-		panics:   panics,
-		log:      log,
-		byName:   make(map[string]int),
-		byID:     make(map[TaskID]*taskRecord),
-		byPID:    make(map[string]*taskRecord),
+	s := &TaskSupervisor{
+		status:  status,
+		running: running,
+		limits:  limits,
+		panics:  panics,
+		log:     log,
+		byName:  make(map[string]int),
+		byID:    make(map[TaskID]*taskRecord),
 	}
+	s.taskProps = actor.PropsFromProducerWithActorSystem(s.incarnate, taskOpts...)
+	return s
 }
+
+// incarnate is the producer of every task actor. SpawnNamed calls it at
+// once, on this actor's goroutine, for the actor start prepared; protoactor
+// would call it again only to restart a task actor, which this package never
+// asks for (a failed attempt is a message, a panicking task actor is
+// stopped), so any other call gets an actor that does nothing.
+func (s *TaskSupervisor) incarnate(*actor.ActorSystem) actor.Actor {
+	a := s.incarnating
+	s.incarnating = nil
+	if a == nil {
+		return inert{}
+	}
+	return a
+}
+
+// inert is an actor that does nothing.
+type inert struct{}
+
+func (inert) Receive(actor.Context) {}
 
 // Receive handles one message.
 func (s *TaskSupervisor) Receive(c actor.Context) {
@@ -171,10 +193,9 @@ func (s *TaskSupervisor) start(c actor.Context, m *StartTask) {
 		},
 	}
 	rec.node.Deadline = s.deadline(rec)
-	props := actor.PropsFromProducerWithActorSystem(func(*actor.ActorSystem) actor.Actor {
-		return &taskActor{id: id, spec: m.Spec, taskCtx: ctx, running: s.running, log: &s.log}
-	}, s.taskOpts...)
-	pid, err := c.SpawnNamed(props, taskActorName(id))
+	s.incarnating = &taskActor{id: id, spec: m.Spec, taskCtx: ctx, running: s.running, log: &s.log}
+	pid, err := c.SpawnNamed(s.taskProps, taskActorName(id))
+	s.incarnating = nil
 	if err != nil {
 		cancel(err)
 		m.Reply.Answer(TaskStart{Err: fmt.Errorf("spawn task %q: %w", m.Spec.Name, err)})
@@ -182,7 +203,7 @@ func (s *TaskSupervisor) start(c actor.Context, m *StartTask) {
 	}
 	rec.pid = pid
 	s.count(rec, 1)
-	s.byID[id], s.byPID[pid.Id] = rec, rec
+	s.byID[id] = rec
 	c.Send(s.status, &TrackTask{
 		Entry: TaskEntry{ID: id, Name: m.Spec.Name, Started: rec.node.Started},
 		Reply: m.Reply,
@@ -193,7 +214,20 @@ func (s *TaskSupervisor) start(c actor.Context, m *StartTask) {
 // taskActorName is "task-" and the id, built in one allocation rather than two.
 func taskActorName(id TaskID) string {
 	var buf [32]byte
-	return string(strconv.AppendUint(append(buf[:0], "task-"...), uint64(id), 10))
+	return string(strconv.AppendUint(append(buf[:0], taskActorPrefix...), uint64(id), 10))
+}
+
+const taskActorPrefix = "task-"
+
+// recordOf finds the task of a task actor by its pid, "tasks/task-<id>":
+// the id in the name spares a map from pids to tasks.
+func (s *TaskSupervisor) recordOf(pid *actor.PID) *taskRecord {
+	_, name, _ := strings.Cut(pid.Id, "/"+taskActorPrefix)
+	id, err := strconv.ParseUint(name, 10, 64)
+	if err != nil {
+		return nil
+	}
+	return s.byID[TaskID(id)]
 }
 
 func (s *TaskSupervisor) deadline(rec *taskRecord) time.Time {
