@@ -29,6 +29,8 @@ type Cast struct {
 type Options struct {
 	// Limits bounds the tasks counted as busy at once.
 	Limits Limits
+	// Results bounds the outcomes of ended tasks kept for GetTask.
+	Results ResultOptions
 }
 
 // Spawn starts the status actor and the task supervisor in system.
@@ -48,7 +50,7 @@ func Spawn(system *actor.ActorSystem, opts Options, log zerolog.Logger) (*Cast, 
 	// mailbox is two allocations cheaper to make than the default one, whose
 	// ring buffer pays off only under load.
 	taskOpts := []actor.PropsOption{actor.WithDispatcher(tasks), actor.WithMailbox(actor.UnboundedLockfree())}
-	if c.TasksPID, err = c.spawnTopLevel("tasks", NewTaskSupervisor(c.StatusPID, opts.Limits, taskOpts, c.Running, c.TaskPanics, tasksLog)); err != nil {
+	if c.TasksPID, err = c.spawnTopLevel("tasks", NewTaskSupervisor(c.StatusPID, opts.Limits, opts.Results, taskOpts, c.Running, c.TaskPanics, tasksLog)); err != nil {
 		_ = system.Root.StopFuture(c.StatusPID).Wait()
 		c.closeDispatchers()
 		return nil, err

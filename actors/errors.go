@@ -22,6 +22,9 @@ var (
 	ErrInvalidProgress = errors.New("invalid progress")
 	// ErrTooManyTasks refuses a task beyond a concurrency limit.
 	ErrTooManyTasks = errors.New("too many tasks")
+	// ErrPanicked matches (errors.Is) the failure of a task function that
+	// panicked, a *PanicError.
+	ErrPanicked = errors.New("task function panicked")
 )
 
 // PanicError is the error a panicking task function fails with.
@@ -29,6 +32,12 @@ type PanicError struct{ Value any }
 
 // Error describes the panic.
 func (p *PanicError) Error() string { return fmt.Sprintf("panic: %v", p.Value) }
+
+// Is makes a panic match ErrPanicked.
+func (p *PanicError) Is(target error) bool { return target == ErrPanicked }
+
+// errAbandoned is why an abandoned task ended.
+var errAbandoned = errors.New("task function ignored its cancellation past the grace period")
 
 // errGoexit is the failure of a task function that called runtime.Goexit.
 var errGoexit = errors.New("task function called runtime.Goexit")

@@ -25,6 +25,15 @@ type (
 	Drain struct {
 		Reply *Request[struct{}]
 	}
+	// GetTask asks for one task, live or kept.
+	GetTask struct {
+		ID    TaskID
+		Reply chan<- TaskLookup
+	}
+	// GetResults asks for the kept outcomes, newest first.
+	GetResults struct {
+		Reply chan<- []TaskReport
+	}
 	// CancelAll cancels every live task with the given cause; Reply gets
 	// the tasks that were still counted as busy.
 	CancelAll struct {
@@ -84,6 +93,12 @@ type (
 	}
 )
 
+// TaskLookup answers GetTask: the task, if it is live or kept.
+type TaskLookup struct {
+	Report TaskReport
+	Found  bool
+}
+
 // TaskStart answers a request to start or track a task.
 type TaskStart struct {
 	ID  TaskID
@@ -102,6 +117,7 @@ type (
 	attemptEnded struct {
 		ID      TaskID
 		Outcome Outcome
+		Value   any // what the function returned, on success
 	}
 	// attemptFailed says the task's function returned an error or panicked,
 	// or outlived its timeout or heartbeat; the task supervisor decides
@@ -112,6 +128,7 @@ type (
 		// Stack is the goroutine stack of a panic, empty otherwise.
 		Stack    []byte
 		Panicked bool
+		TimedOut bool // cut by its timeout
 	}
 	// attemptAbandoned says the task's function ignored its cancelled context
 	// for longer than the grace period.
@@ -140,6 +157,7 @@ type runAttempt struct{}
 type (
 	attemptReturned struct {
 		at       *attempt
+		value    any
 		err      error // safe to print: errtext.Safe
 		stack    []byte
 		panicked bool

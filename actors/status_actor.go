@@ -132,7 +132,7 @@ func (a *StatusActor) taskInfo() TaskInfo {
 	now := time.Now()
 	jobs := make([]Job, 0, len(a.tasks))
 	for _, e := range a.tasks {
-		jobs = append(jobs, Job{ID: e.ID, Name: e.Name, Started: e.Started, Duration: now.Sub(e.Started)})
+		jobs = append(jobs, Job{ID: e.ID, Name: e.Name, Metadata: e.Metadata, Started: e.Started, Duration: now.Sub(e.Started)})
 	}
 	slices.SortFunc(jobs, func(x, y Job) int { return cmp.Compare(x.ID, y.ID) })
 	return TaskInfo{ActiveCount: len(jobs), RunningJobs: jobs}

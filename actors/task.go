@@ -21,9 +21,9 @@ type RestartPolicy func(failures []time.Time) (delay time.Duration, restart bool
 type TaskSpec struct {
 	Name     string
 	Metadata map[string]any
-	// Run is the task's function; nil for a task the program tracks by hand
-	// and completes with CompleteTask.
-	Run func(ctx context.Context) error
+	// Run is the task's function, which returns its result or fails; nil for
+	// a task the program tracks by hand and completes with CompleteTask.
+	Run func(ctx context.Context) (any, error)
 	// Timeout bounds each attempt; zero means none.
 	Timeout time.Duration
 	// Heartbeat is how long the function may go without reporting progress
@@ -47,6 +47,7 @@ const (
 	OutcomeFailed            // it failed and its restart policy gave up
 	OutcomeCancelled         // the program or a shutdown cancelled it
 	OutcomeAbandoned         // it was cancelled and ignored it past the grace period
+	OutcomeTimedOut          // its last attempt outlived its timeout and no restart followed
 )
 
 // String returns the outcome's name as logged.
@@ -62,6 +63,8 @@ func (o Outcome) String() string {
 		return "cancelled"
 	case OutcomeAbandoned:
 		return "abandoned"
+	case OutcomeTimedOut:
+		return "timed_out"
 	default:
 		return "none"
 	}
@@ -79,6 +82,7 @@ const (
 	StateAbandoned
 	StateStopping
 	StateStuck
+	StateOver
 )
 
 // String returns the state's name as shown in the tree.
@@ -96,6 +100,8 @@ func (s TaskState) String() string {
 		return "stopping"
 	case StateStuck:
 		return "stuck"
+	case StateOver:
+		return "over"
 	default:
 		return "unknown"
 	}
@@ -103,15 +109,17 @@ func (s TaskState) String() string {
 
 // TaskEntry is a task as the status actor's registry knows it.
 type TaskEntry struct {
-	ID      TaskID
-	Name    string
-	Started time.Time
+	ID       TaskID
+	Name     string
+	Metadata map[string]any
+	Started  time.Time
 }
 
 // Job is a running task as AsyncTaskInfo reports it.
 type Job struct {
 	ID       TaskID
 	Name     string
+	Metadata map[string]any
 	Started  time.Time
 	Duration time.Duration
 }

@@ -168,7 +168,8 @@ func (a *taskActor) start(c actor.Context) {
 		}()
 		// Safe here, on the task's own goroutine: a typed nil whose Error
 		// panics must not reach a logger or the actor system.
-		res.err = errtext.Safe(a.spec.Run(at.ctx))
+		value, err := a.spec.Run(at.ctx)
+		res.value, res.err = value, errtext.Safe(err)
 		finished = true
 	}()
 }
@@ -195,21 +196,20 @@ func (a *taskActor) returned(c actor.Context, m *attemptReturned) {
 	at.returned = true
 	cause := context.Cause(at.ctx) // before release, which cancels it
 	at.release()
-	fail := func(err error) {
-		c.Send(c.Parent(), &attemptFailed{ID: a.id, Err: err, Stack: m.stack, Panicked: m.panicked})
-	}
+	fail := &attemptFailed{ID: a.id, Err: m.err, Stack: m.stack, Panicked: m.panicked}
 	switch {
 	case a.taskCtx.Err() != nil:
 		c.Send(c.Parent(), &attemptEnded{ID: a.id, Outcome: OutcomeCancelled})
+		return
 	case errors.Is(cause, ErrTimeout):
-		fail(cutError(fmt.Errorf("%w after %s", ErrTimeout, a.spec.Timeout), m.err))
+		fail.Err, fail.TimedOut = cutError(fmt.Errorf("%w after %s", ErrTimeout, a.spec.Timeout), m.err), true
 	case errors.Is(cause, ErrHeartbeatMissed):
-		fail(cutError(fmt.Errorf("%w (none for %s)", ErrHeartbeatMissed, a.spec.Heartbeat), m.err))
+		fail.Err = cutError(fmt.Errorf("%w (none for %s)", ErrHeartbeatMissed, a.spec.Heartbeat), m.err)
 	case m.err == nil:
-		c.Send(c.Parent(), &attemptEnded{ID: a.id, Outcome: OutcomeSucceeded})
-	default:
-		fail(m.err)
+		c.Send(c.Parent(), &attemptEnded{ID: a.id, Outcome: OutcomeSucceeded, Value: m.value})
+		return
 	}
+	c.Send(c.Parent(), fail)
 }
 
 // cutError is the failure of an attempt cut short: why, and what its

@@ -1,6 +1,10 @@
 package actors
 
 import (
+	"context"
+	"fmt"
+	"time"
+
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/rs/zerolog"
 )
@@ -26,6 +30,7 @@ func (s *TaskSupervisor) cancel(id TaskID, cause error, reply *Request[bool]) {
 		return
 	}
 	rec.cancel(cause)
+	rec.err = cause
 	s.taskLog(rec, zerolog.InfoLevel).AnErr("cause", cause).Msg("task cancelled")
 	switch {
 	case rec.node.State == StateBackingOff:
@@ -51,13 +56,33 @@ func (s *TaskSupervisor) cancelAll(cause error) []TaskNode {
 	return busy
 }
 
-// finish records a task's outcome, untracks it and stops its actor.
-// reply, if not nil, hears from the status actor once it is untracked.
-func (s *TaskSupervisor) finish(rec *taskRecord, outcome Outcome, reply *Request[bool]) {
-	if rec.outcome == OutcomeNone {
-		rec.outcome = outcome
-		s.logOutcome(rec)
+// ended records what an attempt's end means for its task: a cancelled
+// return ends it cancelled (with the cancellation's cause), a success
+// succeeded (with the function's value).
+func (s *TaskSupervisor) ended(rec *taskRecord, m *attemptEnded) {
+	rec.err = nil // a success after a restart has no error
+	if m.Outcome == OutcomeCancelled {
+		rec.err = context.Cause(rec.ctx)
 	}
+	rec.value = m.Value
+	s.finish(rec, m.Outcome, nil)
+}
+
+// conclude sets a task's outcome, once: it logs the task's one "task over"
+// line and keeps the outcome for GetTask.
+func (s *TaskSupervisor) conclude(rec *taskRecord, outcome Outcome) {
+	if rec.outcome != OutcomeNone {
+		return
+	}
+	rec.outcome, rec.ended = outcome, time.Now()
+	s.logOutcome(rec)
+	s.results.keep(rec.report())
+}
+
+// finish concludes a task, untracks it and stops its actor. reply, if not
+// nil, hears from the status actor once it is untracked.
+func (s *TaskSupervisor) finish(rec *taskRecord, outcome Outcome, reply *Request[bool]) {
+	s.conclude(rec, outcome)
 	s.untrack(rec, reply)
 	rec.node.State = StateStopping
 	// Stop rather than StopChildren, whose variadic slice escapes: same stop
@@ -84,8 +109,8 @@ func (s *TaskSupervisor) abandon(rec *taskRecord) {
 		return
 	}
 	rec.node.State = StateAbandoned
-	rec.outcome = OutcomeAbandoned
-	s.logOutcome(rec)
+	rec.err = fmt.Errorf("%w after %s (cancelled: %w)", errAbandoned, rec.spec.Grace, context.Cause(rec.ctx))
+	s.conclude(rec, OutcomeAbandoned)
 	s.untrack(rec, nil)
 }
 
@@ -97,10 +122,16 @@ func (s *TaskSupervisor) terminated(pid *actor.PID) {
 		return
 	}
 	delete(s.byID, rec.node.ID)
-	if rec.outcome == OutcomeNone {
-		rec.outcome = OutcomeCancelled
-		s.logOutcome(rec)
-	}
+	s.conclude(rec, OutcomeCancelled) // stopped by a shutdown
 	rec.cancel(nil)
 	s.untrack(rec, nil)
+}
+
+// lookup finds a task: live, or over and kept.
+func (s *TaskSupervisor) lookup(id TaskID) TaskLookup {
+	if rec := s.byID[id]; rec != nil {
+		return TaskLookup{Report: rec.report(), Found: true}
+	}
+	rep, ok := s.results.get(id, time.Now())
+	return TaskLookup{Report: rep, Found: ok}
 }

@@ -24,7 +24,7 @@ func (s *TaskSupervisor) failed(rec *taskRecord, m *attemptFailed) {
 		s.finish(rec, rec.outcome, nil)
 		return
 	}
-	rec.node.LastError = m.Err.Error()
+	rec.node.LastError, rec.err = m.Err.Error(), m.Err
 	rec.failures = append(rec.failures, time.Now())
 	if len(rec.failures) > maxFailureHistory {
 		rec.failures = slices.Delete(rec.failures, 0, len(rec.failures)-maxFailureHistory)
@@ -39,7 +39,11 @@ func (s *TaskSupervisor) failed(rec *taskRecord, m *attemptFailed) {
 	}
 	if !again {
 		ev.Msg("task attempt failed; not restarting")
-		s.finish(rec, OutcomeFailed, nil)
+		outcome := OutcomeFailed
+		if m.TimedOut {
+			outcome = OutcomeTimedOut
+		}
+		s.finish(rec, outcome, nil)
 		return
 	}
 	ev.Dur("backoff", delay).Msg("task attempt failed; restarting after backoff")
@@ -68,6 +72,7 @@ func (s *TaskSupervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Superviso
 		sup.StopChildren(child)
 		return
 	}
-	rec.node.LastError = fmt.Sprintf("task actor panicked: %v", reason)
+	rec.err = fmt.Errorf("task actor panicked: %v", reason)
+	rec.node.LastError = rec.err.Error()
 	s.finish(rec, OutcomeFailed, nil)
 }

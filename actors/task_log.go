@@ -19,7 +19,7 @@ func (s *TaskSupervisor) logOutcome(rec *taskRecord) {
 	switch rec.outcome {
 	case OutcomeSucceeded, OutcomeCompleted, OutcomeCancelled:
 		ev = s.taskLog(rec, zerolog.InfoLevel)
-	case OutcomeFailed:
+	case OutcomeFailed, OutcomeTimedOut:
 		ev = s.taskLog(rec, zerolog.WarnLevel)
 	default:
 		ev = s.taskLog(rec, zerolog.ErrorLevel).Dur("grace", rec.spec.Grace).

@@ -36,6 +36,21 @@ type taskRecord struct {
 	// counted is true while the status actor counts the task as busy.
 	counted bool
 	outcome Outcome
+	// value is what the function returned on success; err the last
+	// failure, or the cause of the end; ended when the outcome was set.
+	value any
+	err   error
+	ended time.Time
+}
+
+// report is the record as a TaskReport.
+func (rec *taskRecord) report() TaskReport {
+	node := rec.node
+	node.Busy = rec.counted
+	if rec.outcome != OutcomeNone { // over, if not yet untracked
+		node.State, node.Busy = StateOver, false
+	}
+	return TaskReport{TaskNode: node, Outcome: rec.outcome, Value: rec.value, Err: rec.err, Ended: rec.ended}
 }
 
 // TaskSupervisor is the parent of every task actor. Task actors report each
@@ -55,6 +70,7 @@ type TaskSupervisor struct {
 	taskProps *actor.Props
 	panics    *atomic.Uint64 // task functions that panicked; read by anyone
 	log       zerolog.Logger
+	results   *results // owned by Receive
 
 	// The fields below are owned by Receive (HandleFailure runs on the same
 	// mailbox goroutine).
@@ -69,16 +85,18 @@ type TaskSupervisor struct {
 }
 
 // NewTaskSupervisor returns a task supervisor that reports to the status
-// actor at status, refuses tasks beyond limits and spawns the task actors
+// actor at status, refuses tasks beyond limits, keeps the outcomes of ended
+// tasks as kept says, and spawns the task actors
 // with taskOpts; running counts the goroutines of all attempts, panics the
 // task functions that panicked.
-func NewTaskSupervisor(status *actor.PID, limits Limits, taskOpts []actor.PropsOption, running *sync.WaitGroup, panics *atomic.Uint64, log zerolog.Logger) *TaskSupervisor {
+func NewTaskSupervisor(status *actor.PID, limits Limits, kept ResultOptions, taskOpts []actor.PropsOption, running *sync.WaitGroup, panics *atomic.Uint64, log zerolog.Logger) *TaskSupervisor {
 	s := &TaskSupervisor{
 		status:  status,
 		running: running,
 		limits:  limits,
 		panics:  panics,
 		log:     log,
+		results: newResults(kept),
 		byName:  make(map[string]int),
 		byID:    make(map[TaskID]*taskRecord),
 	}
@@ -132,11 +150,15 @@ func (s *TaskSupervisor) Receive(c actor.Context) {
 		if m.Reply.Take() {
 			m.Reply.Answer(s.cancelAll(m.Cause))
 		}
+	case *GetTask:
+		m.Reply <- s.lookup(m.ID)
+	case *GetResults:
+		m.Reply <- s.results.recent(time.Now())
 	case *Describe:
 		m.Reply <- s.describe()
 	case *attemptEnded:
 		if rec := s.byID[m.ID]; rec != nil {
-			s.finish(rec, m.Outcome, nil)
+			s.ended(rec, m)
 		}
 	case *attemptFailed:
 		if rec := s.byID[m.ID]; rec != nil {
@@ -205,7 +227,7 @@ func (s *TaskSupervisor) start(c actor.Context, m *StartTask) {
 	s.count(rec, 1)
 	s.byID[id] = rec
 	c.Send(s.status, &TrackTask{
-		Entry: TaskEntry{ID: id, Name: m.Spec.Name, Started: rec.node.Started},
+		Entry: TaskEntry{ID: id, Name: m.Spec.Name, Metadata: m.Spec.Metadata, Started: rec.node.Started},
 		Reply: m.Reply,
 	})
 	s.taskLog(rec, zerolog.DebugLevel).Msg("task started")

@@ -111,12 +111,13 @@ func TestAbandonedAttemptIsNotRestarted(t *testing.T) {
 // honour their context do; its restart policy decides.
 func TestCutAttemptReturningNilFails(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		opt  supervisor.TaskOption
-		want string
+		name    string
+		opt     supervisor.TaskOption
+		want    string
+		outcome string
 	}{
-		{"timeout", supervisor.WithTimeout(time.Second), "task timed out after 1s"},
-		{"heartbeat", supervisor.WithHeartbeat(time.Second), "task missed its heartbeat (none for 1s)"},
+		{"timeout", supervisor.WithTimeout(time.Second), "task timed out after 1s", "timed_out"},
+		{"heartbeat", supervisor.WithHeartbeat(time.Second), "task missed its heartbeat (none for 1s)", "failed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			inBubble(t, func(t *testing.T) {
@@ -132,8 +133,8 @@ func TestCutAttemptReturningNilFails(t *testing.T) {
 					t.Fatalf("%d runs, want 2 (a restart)", n)
 				}
 				over := logs.find(t, "task over", id)
-				if len(over) != 1 || over[0]["outcome"] != "failed" {
-					t.Fatalf("task over %v, want one failed", over)
+				if len(over) != 1 || over[0]["outcome"] != tc.outcome {
+					t.Fatalf("task over %v, want one %s", over, tc.outcome)
 				}
 				failed := logs.find(t, "task attempt failed; not restarting", id)
 				if len(failed) != 1 || !strings.Contains(failed[0]["error"].(string), tc.want) {

@@ -31,7 +31,7 @@ var fates = []fate{
 	{"panic", "failed", func(sup *supervisor.Supervisor, _ <-chan struct{}) (supervisor.TaskID, error) {
 		return sup.Go("panic", nil, func(context.Context) error { panic("no") })
 	}},
-	{"timeout", "failed", func(sup *supervisor.Supervisor, _ <-chan struct{}) (supervisor.TaskID, error) {
+	{"timeout", "timed_out", func(sup *supervisor.Supervisor, _ <-chan struct{}) (supervisor.TaskID, error) {
 		return sup.Go("timeout", nil, func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() },
 			supervisor.WithTimeout(time.Millisecond))
 	}},

@@ -166,7 +166,31 @@ func (s *Supervisor) Go(name string, metadata map[string]any, fn func(ctx contex
 	if fn == nil {
 		return 0, fmt.Errorf("go %q: nil function: %w", name, ErrInvalidOption)
 	}
-	spec := &actors.TaskSpec{Name: name, Metadata: metadata, Run: fn, Grace: s.cfg.CancelGrace}
+	return s.goTask(name, metadata, func(ctx context.Context) (any, error) { return nil, fn(ctx) }, opts)
+}
+
+// GoResult is Go for a function that returns a result: once the task has
+// succeeded, Task(id).Result holds the function's value (for
+// Config.ResultRetention, as the outcome of every task is kept).
+//
+//	id, err := supervisor.GoResult(sup, "summarize", meta, func(ctx context.Context) (Summary, error) {
+//		return summarize(ctx, doc)
+//	})
+func GoResult[T any](s *Supervisor, name string, metadata map[string]any, fn func(ctx context.Context) (T, error), opts ...TaskOption) (TaskID, error) {
+	if fn == nil {
+		return 0, fmt.Errorf("go %q: nil function: %w", name, ErrInvalidOption)
+	}
+	return s.goTask(name, metadata, func(ctx context.Context) (any, error) {
+		v, err := fn(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return v, nil
+	}, opts)
+}
+
+func (s *Supervisor) goTask(name string, metadata map[string]any, run func(ctx context.Context) (any, error), opts []TaskOption) (TaskID, error) {
+	spec := &actors.TaskSpec{Name: name, Metadata: metadata, Run: run, Grace: s.cfg.CancelGrace}
 	for _, opt := range opts {
 		if opt.apply == nil {
 			return 0, fmt.Errorf("go %q: zero TaskOption: %w", name, ErrInvalidOption)
@@ -232,4 +256,27 @@ func (s *Supervisor) AsyncTaskInfo() TaskInfo {
 	r := make(chan actors.TaskInfo, 1)
 	info, _ := call(s, s.cast.StatusPID, &actors.GetTaskInfo{Reply: r}, r)
 	return taskInfoOf(info)
+}
+
+// Task returns one task: a live one, or the outcome of one that ended
+// within Config.ResultRetention (at most Config.MaxResults are kept, the
+// oldest dropped first). It returns false for an unknown or expired id.
+func (s *Supervisor) Task(id TaskID) (Task, bool) {
+	r := make(chan actors.TaskLookup, 1)
+	found, err := call(s, s.cast.TasksPID, &actors.GetTask{ID: actors.TaskID(id), Reply: r}, r)
+	if err != nil || !found.Found {
+		return Task{}, false
+	}
+	return taskOf(found.Report), true
+}
+
+// Results returns the kept outcomes of ended tasks, newest first.
+func (s *Supervisor) Results(ctx context.Context) ([]Task, error) {
+	r := make(chan []actors.TaskReport, 1)
+	reports, err := ask(ctx, s, s.cast.TasksPID, &actors.GetResults{Reply: r}, r)
+	tasks := make([]Task, len(reports))
+	for i, rep := range reports {
+		tasks[i] = taskOf(rep)
+	}
+	return tasks, err
 }

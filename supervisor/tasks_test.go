@@ -137,7 +137,7 @@ func TestGoFailuresLeaveOnce(t *testing.T) {
 		{"nil panic", func(context.Context) error { panic(nil) }, nil, "failed", "panic called with nil"},
 		{"goexit", func(context.Context) error { runtime.Goexit(); return nil }, nil, "failed", "runtime.Goexit"},
 		{"timeout", func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() },
-			[]supervisor.TaskOption{supervisor.WithTimeout(10 * time.Millisecond)}, "failed", "task timed out after 10ms"},
+			[]supervisor.TaskOption{supervisor.WithTimeout(10 * time.Millisecond)}, "timed_out", "task timed out after 10ms"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -62,8 +62,10 @@ type TaskInfo struct {
 
 // Job is one tracked task in a TaskInfo.
 type Job struct {
-	ID       TaskID
-	Name     string
+	ID   TaskID
+	Name string
+	// Metadata is the task's, which the reference's job_status leaves out.
+	Metadata map[string]any
 	Started  time.Time
 	Duration time.Duration
 }
@@ -71,7 +73,7 @@ type Job struct {
 func taskInfoOf(info actors.TaskInfo) TaskInfo {
 	jobs := make([]Job, len(info.RunningJobs))
 	for i, j := range info.RunningJobs {
-		jobs[i] = Job{ID: TaskID(j.ID), Name: j.Name, Started: j.Started, Duration: j.Duration}
+		jobs[i] = Job{ID: TaskID(j.ID), Name: j.Name, Metadata: j.Metadata, Started: j.Started, Duration: j.Duration}
 	}
 	return TaskInfo{ActiveCount: info.ActiveCount, RunningJobs: jobs}
 }
@@ -194,6 +196,7 @@ const (
 	StateAbandoned                   // it ignored cancellation; no longer counted as busy
 	StateStopping                    // it is over and its actor is stopping
 	StateStuck                       // it missed its heartbeat; its context is cancelled
+	StateOver                        // it ended; Supervisor.Task keeps its outcome for a while
 )
 
 // String returns the state's name as shown in the tree.
@@ -227,4 +230,66 @@ func nodeOf(n actors.Node) Node {
 		}
 	}
 	return out
+}
+
+// Outcome is how a task ended.
+type Outcome uint8
+
+// The outcomes of a task; the zero Outcome is none: the task is live.
+const (
+	OutcomeSucceeded Outcome = iota + 1 // its function returned nil
+	OutcomeCompleted                    // the program completed it (CompleteAsyncTask)
+	OutcomeFailed                       // it failed and its restart policy gave up
+	OutcomeCancelled                    // Cancel or Shutdown cancelled it
+	OutcomeAbandoned                    // it ignored its cancellation past its cancel grace
+	OutcomeTimedOut                     // its last attempt outlived WithTimeout and no restart followed
+)
+
+// String returns the outcome's name as logged: succeeded, completed,
+// failed, cancelled, abandoned, timed_out; "none" for the zero Outcome.
+func (o Outcome) String() string { return actors.Outcome(o).String() }
+
+// MarshalText encodes the outcome's name.
+func (o Outcome) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
+
+// Task is one task as Supervisor.Task reports it: live, or over and kept.
+type Task struct {
+	ID       TaskID
+	Name     string
+	Metadata map[string]any
+	// Manual is true for a task tracked by hand (AddAsyncTask).
+	Manual bool
+	// State is where a live task is; StateOver once it ended.
+	State TaskState
+	// Outcome is how the task ended; zero while it is live.
+	Outcome Outcome
+	// Busy is true while the task counts as busy.
+	Busy bool
+	// Result is what a GoResult function returned, once it succeeded.
+	Result any
+	// Err is the latest failure of a live task; for an ended one, why it
+	// ended: its last failure (ErrTimeout, ErrHeartbeatMissed, the
+	// function's error, ErrPanicked...) or the cause of its cancellation
+	// (ErrCancelled, ErrShuttingDown). Nil for a success.
+	Err error
+	// Started is when the task started, Ended when it ended (zero while it
+	// is live).
+	Started, Ended time.Time
+	// Attempts counts the runs of its function: 1, plus one per restart.
+	Attempts int
+	// Progress is the latest progress it reported, nil if none.
+	Progress *TaskProgress
+}
+
+func taskOf(r actors.TaskReport) Task {
+	t := Task{ID: TaskID(r.ID), Name: r.Name, Metadata: r.Metadata, Manual: r.Manual, State: TaskState(r.State),
+		Outcome: Outcome(r.Outcome), Busy: r.Busy, Result: r.Value, Err: r.Err, Started: r.Started, Ended: r.Ended,
+		Attempts: r.Restarts + 1}
+	if r.Manual {
+		t.Attempts = 0
+	}
+	if p := r.Progress; p != nil {
+		t.Progress = &TaskProgress{Fraction: p.Fraction, Note: p.Note, At: p.At}
+	}
+	return t
 }
