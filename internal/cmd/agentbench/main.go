@@ -24,11 +24,11 @@
 // FAIL. A missed target does not change the exit status; a broken
 // measurement (wrk missing, an error answer, a wrong status) does.
 //
-//	go run ./cmd/agentbench                 about 2 minutes, 1,000,000 tasks included
-//	go run ./cmd/agentbench -quick          one 1s run per scenario, 100,000 tasks only
-//	go run ./cmd/agentbench -scenarios 4 -rounds 1 -cpuprofile cpu.out
+//	go run ./internal/cmd/agentbench                 about 2 minutes, 1,000,000 tasks included
+//	go run ./internal/cmd/agentbench -quick          one 1s run per scenario, 100,000 tasks only
+//	go run ./internal/cmd/agentbench -scenarios 4 -rounds 1 -cpuprofile cpu.out
 //	                                        the ceiling and scenario 4, profiled
-//	go run ./cmd/agentbench -h              every flag
+//	go run ./internal/cmd/agentbench -h              every flag
 package main
 
 import (
