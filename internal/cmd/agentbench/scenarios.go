@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"runtime/pprof"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/agentvisor/agentvisor/supervisor"
@@ -15,19 +16,23 @@ import (
 
 // scenario is one HTTP server under the same wrk load.
 type scenario struct {
-	id    string // "1", "1b", "2"...: the issue's numbering, 1b being the POST ceiling
-	name  string
-	path  string
-	post  bool   // POST a small JSON payload instead of a GET
-	want  string // a piece of the answer that proves the scenario is what it claims
-	start func(config) (running, error)
+	id   string // "1", "1b", "2"...: the issue's numbering; 1b and 4c are ceilings
+	name string
+	// ceiling is the id of the scenario whose figures of the same round
+	// this one's are divided by; "1" for the ceilings themselves.
+	ceiling string
+	path    string
+	post    bool   // POST postBody instead of a GET
+	want    string // a piece of the answer that proves the scenario is what it claims
+	start   func(config) (running, error)
 }
 
-// running is a scenario's system under load; stop stops all of it, and
-// returns the task starts of a churning agent.
+// running is a scenario's system under load. stop stops its server and
+// supervisor; the churn, if any, is stopped before.
 type running struct {
-	srv  *server
-	stop func() (*rate, error)
+	srv   *server
+	churn *churn // tasks starting and ending in the same process; nil without
+	stop  func() error
 }
 
 // result is one scenario's figures.
@@ -35,37 +40,50 @@ type result struct {
 	scenario
 	load  wrkResult
 	vs    ratios
-	tasks *rate // the churn achieved during the load, nil without churn
+	tasks *rate // the task starts during the load, nil without churn
 }
 
-// ratios are a scenario's figures over its ceilings' in the same round,
+// ratios are a scenario's figures over its ceiling's in the same round,
 // each the median over the rounds: a machine that slows down between rounds
 // slows a scenario and its ceiling alike.
 type ratios struct {
-	rps, p99 float64 // over (1)'s
-	rpsPost  float64 // over (1b)'s; 0 when (1b) did not run
+	rps, p99 float64
 }
 
 // scenarios are the scenarios to run: all of them, or those -scenarios
-// names, with the ceiling (1) always first.
+// names with their ceilings, in the order of allScenarios (the ceiling (1)
+// always first).
 func scenarios(cfg config) []scenario {
-	var picked []scenario
-	for _, sc := range allScenarios(cfg) {
-		if sc.id == "1" || len(cfg.scenarios) == 0 || slices.Contains(cfg.scenarios, sc.id) {
-			picked = append(picked, sc)
+	all := allScenarios(cfg)
+	picked := map[string]bool{"1": true}
+	for _, id := range cfg.scenarios {
+		picked[id] = true
+	}
+	// A ceiling comes before the scenarios it bounds: walking backwards
+	// picks the ceilings of ceilings too.
+	for i := len(all) - 1; i >= 0; i-- {
+		if len(cfg.scenarios) == 0 || picked[all[i].id] {
+			picked[all[i].id], picked[all[i].ceiling] = true, true
 		}
 	}
-	return picked
+	var run []scenario
+	for _, sc := range all {
+		if picked[sc.id] {
+			run = append(run, sc)
+		}
+	}
+	return run
 }
 
 func allScenarios(cfg config) []scenario {
 	return []scenario{
-		{id: "1", name: "bare net/http GET /ping (the ceiling)", path: "/ping", want: `"Healthy"`, start: bare(barePing)},
-		{id: "2", name: "agent /ping, idle", path: "/ping", want: `"Healthy"`, start: idleAgent},
-		{id: "3", name: fmt.Sprintf("agent /ping, %s tasks tracked", grouped(cfg.tracked)), path: "/ping", want: `"HealthyBusy"`, start: trackedAgent},
-		{id: "4", name: "agent /ping, tasks churning", path: "/ping", want: `"status"`, start: churningAgent},
-		{id: "1b", name: "bare net/http POST, body read", path: "/invocations", post: true, want: `{"ok": true}`, start: bare(bareInvoke)},
-		{id: "5", name: "agent POST /invocations, trivial entrypoint", path: "/invocations", post: true, want: `{"ok": true}`, start: idleAgent},
+		{id: "1", ceiling: "1", name: "bare net/http GET /ping (the ceiling)", path: "/ping", want: `"Healthy"`, start: bare(barePing)},
+		{id: "2", ceiling: "1", name: "agent /ping, idle", path: "/ping", want: `"Healthy"`, start: idleAgent},
+		{id: "3", ceiling: "1", name: fmt.Sprintf("agent /ping, %s tasks tracked", grouped(cfg.tracked)), path: "/ping", want: `"HealthyBusy"`, start: trackedAgent},
+		{id: "4c", ceiling: "1", name: "bare net/http GET /ping, tasks churning in the same process", path: "/ping", want: `"Healthy"`, start: churningBare},
+		{id: "4", ceiling: "4c", name: "agent /ping, tasks churning", path: "/ping", want: `"status"`, start: churningAgent},
+		{id: "1b", ceiling: "1", name: "bare net/http POST, body read and echoed", path: "/invocations", post: true, want: postBody, start: bare(bareEcho)},
+		{id: "5", ceiling: "1b", name: "agent POST /invocations, entrypoint echoing the payload", path: "/invocations", post: true, want: postBody, start: idleAgent},
 	}
 }
 
@@ -75,7 +93,7 @@ func bare(h http.HandlerFunc) func(config) (running, error) {
 		if err != nil {
 			return running{}, err
 		}
-		return running{srv: srv, stop: func() (*rate, error) { return nil, srv.close() }}, nil
+		return running{srv: srv, stop: srv.close}, nil
 	}
 }
 
@@ -84,7 +102,7 @@ func idleAgent(cfg config) (running, error) {
 	if err != nil {
 		return running{}, err
 	}
-	return running{srv: a.server, stop: func() (*rate, error) { return nil, a.stop() }}, nil
+	return running{srv: a.server, stop: a.stop}, nil
 }
 
 // trackedAgent tracks cfg.tracked idle tasks; stopping completes them all
@@ -99,34 +117,45 @@ func trackedAgent(cfg config) (running, error) {
 		ids[i] = a.sup.AddAsyncTask("tracked", nil)
 		return nil
 	})
-	stop := func() (*rate, error) {
+	stop := func() error {
 		err := completeAll(a.sup, ids, cfg.callers)
 		if err == nil {
 			err = checkIdle(a.sup)
 		}
-		return nil, errors.Join(err, a.stop())
+		return errors.Join(err, a.stop())
 	}
 	if err != nil {
-		_, stopErr := stop()
-		return running{}, errors.Join(err, stopErr)
+		return running{}, errors.Join(err, stop())
 	}
 	return running{srv: a.server, stop: stop}, nil
 }
 
-// churningAgent starts and ends tasks for as long as the load runs.
+// churningAgent starts and ends tasks on the agent for as long as the load
+// runs.
 func churningAgent(cfg config) (running, error) {
 	a, err := startAgent(cfg)
 	if err != nil {
 		return running{}, err
 	}
-	c := startChurn(a.sup, cfg.churners)
-	stop := func() (*rate, error) {
-		ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
-		defer cancel()
-		r, err := c.stop(ctx)
-		return &r, errors.Join(err, a.stop())
+	return running{srv: a.server, churn: startChurn(a.sup, cfg.churners), stop: a.stop}, nil
+}
+
+// churningBare is (4)'s ceiling: the same churn on a supervisor of its own,
+// and the bare ping handler beside it in the same process. The churn's
+// goroutines and actors compete with net/http for the same cores in both,
+// so the ratio of (4) to (4c) is what the agent adds to a ping, not what
+// the churn takes from the machine.
+func churningBare(cfg config) (running, error) {
+	sup, err := newSupervisor()
+	if err != nil {
+		return running{}, err
 	}
-	return running{srv: a.server, stop: stop}, nil
+	srv, err := serveBare(barePing)
+	if err != nil {
+		return running{}, errors.Join(err, shutdownSupervisor(sup))
+	}
+	stop := func() error { return errors.Join(srv.close(), shutdownSupervisor(sup)) }
+	return running{srv: srv, churn: startChurn(sup, cfg.churners), stop: stop}, nil
 }
 
 // runHTTP runs every scenario in turn, cfg.rounds times, telling progress
@@ -134,6 +163,10 @@ func churningAgent(cfg config) (running, error) {
 // rest of the machine hits one run of each rather than all runs of one.
 func runHTTP(ctx context.Context, cfg config, gen *loadGen, progress io.Writer) ([]result, error) {
 	all := scenarios(cfg)
+	width := 0
+	for _, sc := range all {
+		width = max(width, len(sc.name))
+	}
 	rounds := make([][]result, len(all))
 	for round := 1; round <= cfg.rounds; round++ {
 		for i, sc := range all {
@@ -141,32 +174,36 @@ func runHTTP(ctx context.Context, cfg config, gen *loadGen, progress io.Writer) 
 			if err != nil {
 				return nil, fmt.Errorf("scenario (%s) %s: %w", sc.id, sc.name, err)
 			}
-			fmt.Fprintf(progress, "agentbench: round %d/%d (%s) %-45s %9s req/s  p50 %-8s p99 %s\n",
-				round, cfg.rounds, sc.id, sc.name, grouped(int(r.load.RPS)), r.load.P50, r.load.P99)
+			line := fmt.Sprintf("agentbench: round %d/%d %-4s %-*s %9s req/s  p50 %-8s p99 %-8s%s",
+				round, cfg.rounds, "("+sc.id+")", width, sc.name, grouped(int(r.load.RPS)), r.load.P50, r.load.P99, startsNote(r.tasks))
+			fmt.Fprintln(progress, strings.TrimRight(line, " "))
 			rounds[i] = append(rounds[i], r)
 		}
 	}
 	return summarize(all, rounds), nil
 }
 
-// summarize gives each scenario the medians of its rounds' figures and of
-// its rounds' ratios to the ceilings; rounds[0] are the ceiling's.
-func summarize(all []scenario, rounds [][]result) []result {
-	var post []result
-	for i, sc := range all {
-		if sc.id == "1b" {
-			post = rounds[i]
-		}
+func startsNote(tasks *rate) string {
+	if tasks == nil {
+		return ""
 	}
+	return fmt.Sprintf(" %s task starts/s", grouped(int(tasks.perSecond())))
+}
+
+// summarize gives each scenario the medians of its rounds' figures and of
+// its rounds' ratios to its ceiling's; rounds[i] are all[i]'s.
+func summarize(all []scenario, rounds [][]result) []result {
 	results := make([]result, len(rounds))
 	for i, rs := range rounds {
 		results[i] = medianOf(rs)
-		results[i].vs = ratiosOf(rs, rounds[0], post)
+		if c := slices.IndexFunc(all, func(sc scenario) bool { return sc.id == all[i].ceiling }); c >= 0 {
+			results[i].vs = ratiosOf(rs, rounds[c])
+		}
 	}
 	return results
 }
 
-func ratiosOf(rs, ceiling, post []result) ratios {
+func ratiosOf(rs, ceiling []result) ratios {
 	perRound := func(figure func(r int) float64) float64 {
 		vs := make([]float64, len(rs))
 		for r := range rs {
@@ -174,18 +211,14 @@ func ratiosOf(rs, ceiling, post []result) ratios {
 		}
 		return median(vs)
 	}
-	v := ratios{
+	return ratios{
 		rps: perRound(func(r int) float64 { return rs[r].load.RPS / ceiling[r].load.RPS }),
 		p99: perRound(func(r int) float64 { return float64(rs[r].load.P99) / float64(ceiling[r].load.P99) }),
 	}
-	if post != nil {
-		v.rpsPost = perRound(func(r int) float64 { return rs[r].load.RPS / post[r].load.RPS })
-	}
-	return v
 }
 
 // medianOf takes each figure's median over the rounds (the upper one for
-// an even count) and adds up the task churn.
+// an even count) and adds up the task starts during the loads.
 func medianOf(rounds []result) result {
 	res := rounds[0]
 	res.load.RPS = medianFigure(rounds, func(r result) float64 { return r.load.RPS })
@@ -228,6 +261,9 @@ func runScenario(ctx context.Context, cfg config, gen *loadGen, sc scenario) (re
 	return res, err
 }
 
+// runLabelled starts the scenario, checks one answer, runs the load and
+// stops it all: the churn first, whose starts are counted during the load
+// only, then the server and the supervisor.
 func runLabelled(ctx context.Context, cfg config, gen *loadGen, sc scenario) (result, error) {
 	run, err := sc.start(cfg)
 	if err != nil {
@@ -238,10 +274,27 @@ func runLabelled(ctx context.Context, cfg config, gen *loadGen, sc scenario) (re
 	checkCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	err = checkAnswer(checkCtx, url, sc.post, sc.want)
 	cancel()
-	if err == nil {
+	load := func() (err error) {
 		res.load, err = gen.run(ctx, url, sc.post)
+		return err
 	}
-	var stopErr error
-	res.tasks, stopErr = run.stop()
-	return res, errors.Join(err, stopErr)
+	switch {
+	case err != nil:
+	case run.churn == nil:
+		err = load()
+	default:
+		var during rate
+		during, err = run.churn.during(load)
+		res.tasks = &during
+	}
+	if run.churn != nil {
+		stopCtx, cancel := context.WithTimeout(ctx, stopTimeout)
+		whole, churnErr := run.churn.stop(stopCtx)
+		cancel()
+		if res.tasks != nil {
+			res.tasks.exactErr = whole.exactErr
+		}
+		err = errors.Join(err, churnErr)
+	}
+	return res, errors.Join(err, run.stop())
 }
