@@ -21,7 +21,7 @@ vet:
 
 ## bench: the Go benchmarks, with allocations, then the HTTP load and
 ## in-process figures of internal/cmd/agentbench against issue 11's targets (about
-## 2 min; AGENTBENCH_FLAGS=-quick for a short run). Installs wrk with
+## 4 min; AGENTBENCH_FLAGS=-quick for a short run). Installs wrk with
 ## apt-get when it is missing; see docs/benchmarks.md.
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) ./...

@@ -36,7 +36,7 @@
 // A missed target does not change the exit status; a broken measurement
 // (wrk missing, an error answer, a wrong status) does.
 //
-//	go run ./internal/cmd/agentbench           about 3 minutes, 1,000,000 tasks included
+//	go run ./internal/cmd/agentbench           about 4 minutes, 1,000,000 tasks included
 //	go run ./internal/cmd/agentbench -quick    one 1s run per scenario, 100,000 tasks only
 //	go run ./internal/cmd/agentbench -scenarios 5 -rounds 1 -cpuprofile cpu.out
 //	                                           scenario 5 and its ceilings, profiled
