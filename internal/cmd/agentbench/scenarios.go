@@ -279,7 +279,7 @@ func runLabelled(ctx context.Context, cfg config, gen *loadGen, sc scenario) (re
 		return err
 	}
 	switch {
-	case err != nil:
+	case err != nil: // a wrong answer: no load, straight to the stop
 	case run.churn == nil:
 		err = load()
 	default:
@@ -288,7 +288,8 @@ func runLabelled(ctx context.Context, cfg config, gen *loadGen, sc scenario) (re
 		res.tasks = &during
 	}
 	if run.churn != nil {
-		stopCtx, cancel := context.WithTimeout(ctx, stopTimeout)
+		// Not ctx: after an interrupt the last tasks are still waited for.
+		stopCtx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 		whole, churnErr := run.churn.stop(stopCtx)
 		cancel()
 		if res.tasks != nil {
