@@ -20,15 +20,15 @@ vet:
 	if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
 
 ## bench: the Go benchmarks, with allocations, then the HTTP load and
-## in-process figures of cmd/agentbench against issue 6's targets (about
-## 2 min; AGENTBENCH_FLAGS=-quick for a short run). Installs wrk with
+## in-process figures of internal/cmd/agentbench against issue 11's targets (about
+## 4 min; AGENTBENCH_FLAGS=-quick for a short run). Installs wrk with
 ## apt-get when it is missing; see docs/benchmarks.md.
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) ./...
 	@command -v wrk >/dev/null 2>&1 || { \
 	  sudo=; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
 	  echo "installing wrk"; $$sudo apt-get update -qq && $$sudo apt-get install -y -qq wrk; }
-	$(GO) run ./cmd/agentbench $(AGENTBENCH_FLAGS)
+	$(GO) run ./internal/cmd/agentbench $(AGENTBENCH_FLAGS)
 
 ## run: the seed agent on $(ADDR).
 run:
@@ -37,7 +37,7 @@ run:
 ## soak: SOAKTIME of load on the kitchensink agent on 127.0.0.1 (not in CI).
 SOAKTIME ?= 60s
 soak:
-	$(GO) run ./cmd/agentsoak -duration $(SOAKTIME)
+	$(GO) run ./internal/cmd/agentsoak -duration $(SOAKTIME)
 
 ## fuzz: a short run of every fuzz target (FUZZTIME each).
 fuzz:

@@ -1,13 +1,17 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/rs/zerolog"
 
 	"github.com/agentvisor/agentvisor/supervisor"
@@ -34,9 +38,13 @@ func (r rate) perSecond() float64 {
 
 // inProcess is what the in-process figures measured.
 type inProcess struct {
-	pairs rate      // AddAsyncTask+CompleteAsyncTask pairs
-	gos   rate      // Go tasks of an empty function, run to completion
-	heap  []heapUse // one per tracked-task count
+	floor rate // protoactor's spawn and stop of an actor that does nothing
+	pairs rate // AddAsyncTask+CompleteAsyncTask pairs
+	gos   rate // Go tasks of an empty function, run to completion
+	// pairsVsFloor and goVsFloor are the median of each round's rate over
+	// the same round's floor.
+	pairsVsFloor, goVsFloor float64
+	heap                    []heapUse // one per tracked-task count
 }
 
 // heapUse is the live heap that n tracked idle tasks cost.
@@ -49,15 +57,29 @@ type heapUse struct {
 
 func (h heapUse) perTask() float64 { return float64(h.bytes) / float64(h.tasks) }
 
-// measureInProcess runs the in-process figures, each on a fresh supervisor.
+// measureInProcess runs the rates cfg.rounds times, interleaved like the
+// HTTP scenarios and each on a fresh actor system or supervisor, then the
+// heap figures.
 func measureInProcess(ctx context.Context, cfg config) (inProcess, error) {
-	var res inProcess
-	var err error
-	if res.pairs, err = measurePairs(cfg); err != nil {
-		return res, fmt.Errorf("pairs: %w", err)
+	var floors, pairs, gos []rate
+	for range cfg.rounds {
+		floor, err := measureFloor(cfg)
+		if err != nil {
+			return inProcess{}, fmt.Errorf("floor: %w", err)
+		}
+		pair, err := measurePairs(cfg)
+		if err != nil {
+			return inProcess{}, fmt.Errorf("pairs: %w", err)
+		}
+		g, err := measureGo(ctx, cfg)
+		if err != nil {
+			return inProcess{}, fmt.Errorf("go tasks: %w", err)
+		}
+		floors, pairs, gos = append(floors, floor), append(pairs, pair), append(gos, g)
 	}
-	if res.gos, err = measureGo(ctx, cfg); err != nil {
-		return res, fmt.Errorf("go tasks: %w", err)
+	res := inProcess{
+		floor: medianRate(floors), pairs: medianRate(pairs), gos: medianRate(gos),
+		pairsVsFloor: medianRatio(pairs, floors), goVsFloor: medianRatio(gos, floors),
 	}
 	for _, n := range cfg.heapTasks {
 		h, err := measureHeap(cfg, n)
@@ -67,6 +89,59 @@ func measureInProcess(ctx context.Context, cfg config) (inProcess, error) {
 		res.heap = append(res.heap, h)
 	}
 	return res, nil
+}
+
+// medianRate is the round of median speed (the faster one for an even
+// count), not exact if any round was not.
+func medianRate(rounds []rate) rate {
+	sorted := slices.SortedFunc(slices.Values(rounds), func(a, b rate) int { return cmp.Compare(a.perSecond(), b.perSecond()) })
+	m := sorted[len(sorted)/2]
+	m.exactErr = nil
+	for _, r := range rounds {
+		m.exactErr = errors.Join(m.exactErr, r.exactErr)
+	}
+	return m
+}
+
+// medianRatio is the median of each round's rate over the floor's.
+func medianRatio(rounds, floors []rate) float64 {
+	vs := make([]float64, len(rounds))
+	for i := range rounds {
+		vs[i] = rounds[i].perSecond() / floors[i].perSecond()
+	}
+	return median(vs)
+}
+
+// measureFloor times cfg.ops spawns and stops of an actor that does
+// nothing, from cfg.callers goroutines, until the last one has stopped: the
+// least that one actor per task costs, on protoactor's defaults (its
+// dispatcher, its mailbox, spawned from the root context).
+//
+// Each caller spawns and then stops without waiting, and the clock stops
+// when the last actor has handled Stopped, as Go's caller does not wait for
+// the task to end and measureGo's clock stops when the last one has.
+// StopFuture(pid).Wait() would add to each actor a future, which is a
+// second process with a 10 s timer and a Watch, that no task pays, and
+// would make each caller wait for each stop.
+func measureFloor(cfg config) (rate, error) {
+	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		return slog.New(slog.DiscardHandler)
+	}))
+	defer system.Shutdown()
+	var stopped sync.WaitGroup // one per actor spawned, done when it has stopped
+	empty := actor.PropsFromFunc(func(c actor.Context) {
+		if _, ok := c.Message().(*actor.Stopped); ok {
+			stopped.Done()
+		}
+	})
+	start := time.Now()
+	err := parallel(cfg.callers, cfg.ops, func(int) error {
+		stopped.Add(1)
+		system.Root.Stop(system.Root.Spawn(empty))
+		return nil
+	})
+	stopped.Wait()
+	return rate{ops: cfg.ops, elapsed: time.Since(start)}, err
 }
 
 // newQuietSupervisor is a supervisor that logs nothing: the in-process

@@ -63,6 +63,13 @@ func (c *churn) pairLoop(ctx context.Context) error {
 	return nil
 }
 
+// during runs f and counts the task starts while it runs.
+func (c *churn) during(f func() error) (rate, error) {
+	start, before := time.Now(), c.starts.Load()
+	err := f()
+	return rate{ops: int(c.starts.Load() - before), elapsed: time.Since(start)}, err
+}
+
 func (c *churn) fail(err error) {
 	if err == nil {
 		return

@@ -24,35 +24,41 @@ var ErrWrongAnswer = errors.New("wrong answer")
 // finished by then, so they have nothing left to wait for.
 const stopTimeout = 10 * time.Second
 
-// The bodies the bare handlers answer: the same bytes as the agent's, so
-// that every scenario moves the same amount of data.
+// barePingBody is what the bare ping handler answers: the same bytes as the
+// agent's, so that every ping scenario moves the same amount of data.
 var (
-	barePingBody   = []byte(`{"status":"Healthy","time_of_last_update":1795319144}`)
-	bareInvokeBody = []byte(`{"ok": true}`)
-	jsonType       = []string{"application/json"}
+	barePingBody = []byte(`{"status":"Healthy","time_of_last_update":1795319144}`)
+	jsonType     = []string{"application/json"}
 )
 
 // barePing is the ceiling: the least a net/http handler can do to answer a
 // ping.
 func barePing(w http.ResponseWriter, _ *http.Request) {
-	writeFixed(w, barePingBody)
+	writeJSON(w, barePingBody)
 }
 
-// bareInvoke is the ceiling for POSTs: it reads the body, as any handler of
-// a payload must, and answers a fixed result.
-func bareInvoke(w http.ResponseWriter, r *http.Request) {
-	_, _ = io.Copy(io.Discard, r.Body)
-	writeFixed(w, bareInvokeBody)
+// bareEcho is the ceiling for POSTs: it reads the body, as any handler of a
+// payload must, and answers it back, as (5)'s entrypoint does, so that both
+// move the same bytes each way.
+func bareEcho(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	writeJSON(w, body)
 }
 
-func writeFixed(w http.ResponseWriter, body []byte) {
+func writeJSON(w http.ResponseWriter, body []byte) {
 	w.Header()["Content-Type"] = jsonType
 	_, _ = w.Write(body)
 }
 
-// trivialEntrypoint is the agent's cheapest useful invocation.
-func trivialEntrypoint(context.Context, *httpapi.Request) (any, error) {
-	return map[string]bool{"ok": true}, nil
+// echoEntrypoint is the agent's cheapest useful invocation: it answers the
+// payload, which the agent writes back in the reference's JSON encoding;
+// postBody is already in that encoding, so the answer is the same bytes.
+func echoEntrypoint(_ context.Context, req *httpapi.Request) (any, error) {
+	return req.Payload, nil
 }
 
 // servable is what both *http.Server and *httpapi.Server offer.
@@ -98,21 +104,27 @@ func serveBare(h http.HandlerFunc) (*server, error) {
 }
 
 // agent is a real agent in this process: a supervisor and an httpapi.Server
-// answering a trivial entrypoint. It logs at info level, as a deployed agent
-// does, into io.Discard: the cost of building each log line is measured,
-// the terminal is spared.
+// answering echoEntrypoint.
 type agent struct {
 	sup *supervisor.Supervisor
 	*server
 }
 
-func startAgent(cfg config) (*agent, error) {
-	log := zerolog.New(io.Discard).Level(zerolog.InfoLevel)
-	sup, err := supervisor.New(supervisor.Config{Logger: log})
+// agentLogger logs at info level, as a deployed agent does, into io.Discard:
+// the cost of building each log line is measured, the terminal is spared.
+func agentLogger() zerolog.Logger { return zerolog.New(io.Discard).Level(zerolog.InfoLevel) }
+
+// newSupervisor is the supervisor of an agent under HTTP load.
+func newSupervisor() (*supervisor.Supervisor, error) {
+	return supervisor.New(supervisor.Config{Logger: agentLogger()})
+}
+
+func startAgent(config) (*agent, error) {
+	sup, err := newSupervisor()
 	if err != nil {
 		return nil, err
 	}
-	api, err := httpapi.New(httpapi.Config{Supervisor: sup, Logger: log, Entrypoint: trivialEntrypoint})
+	api, err := httpapi.New(httpapi.Config{Supervisor: sup, Logger: agentLogger(), Entrypoint: echoEntrypoint})
 	if err != nil {
 		return nil, errors.Join(err, shutdownSupervisor(sup))
 	}
@@ -142,7 +154,7 @@ func shutdownSupervisor(sup *supervisor.Supervisor) error {
 func checkAnswer(ctx context.Context, url string, post bool, want string) error {
 	method, body := http.MethodGet, io.Reader(nil)
 	if post {
-		method, body = http.MethodPost, strings.NewReader(`{"prompt": "hello"}`)
+		method, body = http.MethodPost, strings.NewReader(postBody)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, url, body)
 	if err != nil {

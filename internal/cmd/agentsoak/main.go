@@ -4,7 +4,7 @@
 // errors (there must be none), /ping latency, the agent's RSS over time and
 // its final status. It exits non-zero when anything was wrong.
 //
-//	go run ./cmd/agentsoak -duration 60s
+//	go run ./internal/cmd/agentsoak -duration 60s
 package main
 
 import (

@@ -120,10 +120,15 @@ func sumInts(fields []string) (int64, error) {
 	return sum, nil
 }
 
-// postScript makes wrk send every request as a POST of a small JSON
-// payload, as the platform does with /invocations.
+// postBody is the payload of every POST, in the reference's JSON encoding
+// (a space after ':' and ','), so that the agent's echo of it is the same
+// bytes as the bare handler's.
+const postBody = `{"prompt": "hello", "session": 1}`
+
+// postScript makes wrk send every request as a POST of postBody, as the
+// platform does with /invocations.
 const postScript = `wrk.method = "POST"
-wrk.body = '{"prompt": "hello", "session": 1}'
+wrk.body = '` + postBody + `'
 wrk.headers["Content-Type"] = "application/json"
 `
 
