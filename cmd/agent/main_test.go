@@ -222,3 +222,23 @@ func TestSeedLogsAreJSON(t *testing.T) {
 
 // syncBuffer is a goroutine-safe log sink.
 type syncBuffer struct{ logbuf.Buffer }
+
+// seconds must be a JSON number in [0, 86400]: anything else is a 400 with
+// the contract's error body, and starts nothing.
+func TestSeedRejectsBadSeconds(t *testing.T) {
+	p := mustRun(t)
+	const want = `{"error":"seconds must be a JSON number from 0 to 86400"}`
+	for _, action := range []string{"process", "cleanup"} {
+		for _, seconds := range []string{`"2"`, `"NaN"`, `-1`, `86401`, `1e400`, `null`, `true`, `[2]`, `{}`} {
+			t.Run(action+" "+seconds, func(t *testing.T) {
+				status, body := p.curl(t, "POST", "/invocations", `{"action": "`+action+`", "seconds": `+seconds+`}`)
+				if status != 400 || body != want {
+					t.Fatalf("got %d %s, want 400 %s", status, body, want)
+				}
+			})
+		}
+	}
+	if _, body := p.curl(t, "GET", "/ping", ""); !strings.Contains(body, `"Healthy"`) {
+		t.Fatalf("ping %s: a rejected payload started a task", body)
+	}
+}
