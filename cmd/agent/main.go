@@ -16,7 +16,8 @@
 //	-debug          debug mode (AGENT_DEBUG=1): the contract's debug actions,
 //	                the /debug/ endpoints and the live actor tree page
 //	-log-level      trace, debug, info, warn or error (AGENT_LOG_LEVEL), default info
-//	-log-format     json or console (AGENT_LOG_FORMAT), default json
+//	-log-format     json or console (AGENT_LOG_FORMAT), default json; console
+//	                is coloured only when stderr is a terminal
 //	-drain-timeout  how long SIGTERM waits for tasks (AGENT_DRAIN_TIMEOUT), default 10s
 //
 // On SIGTERM or SIGINT it refuses new invocations with 503, waits for the

@@ -242,3 +242,25 @@ func TestSeedRejectsBadSeconds(t *testing.T) {
 		t.Fatalf("ping %s: a rejected payload started a task", body)
 	}
 }
+
+// -log-format console writes plain text, without colour codes, when its
+// output is not a terminal (a file, a pipe, a log collector).
+func TestConsoleLogsWithoutTerminalHaveNoColour(t *testing.T) {
+	logs := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, nil, []string{"-addr", "127.0.0.1:0", "-log-format", "console"}, func(string) string { return "" }, io.Discard, logs)
+	}()
+	waitFor(t, "the listening line", func() bool { return strings.Contains(logs.String(), "listening") })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if strings.Contains(logs.String(), "\x1b") {
+		t.Fatalf("escape codes in console logs:\n%q", logs.String())
+	}
+	if !strings.Contains(logs.String(), "INF listening") {
+		t.Fatalf("not console text:\n%s", logs.String())
+	}
+}

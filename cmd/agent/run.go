@@ -9,6 +9,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 
 	"github.com/agentvisor/agentvisor/httpapi"
@@ -88,10 +89,17 @@ func stop(srv *httpapi.Server, sup *supervisor.Supervisor, drain time.Duration, 
 	return nil
 }
 
-// newLogger is the process's logger: JSON lines, or console text on request.
+// newLogger is the process's logger: JSON lines, or console text on request,
+// coloured only on a terminal: escape codes in a file or a log collector are
+// noise.
 func newLogger(cfg config, w io.Writer) zerolog.Logger {
 	if cfg.logFormat == "console" {
-		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339}
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339, NoColor: !isTerminal(w)}
 	}
 	return zerolog.New(w).Level(cfg.logLevel).With().Timestamp().Logger()
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(interface{ Fd() uintptr })
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }
