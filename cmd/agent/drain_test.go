@@ -172,6 +172,9 @@ func TestDrainOnSIGTERM(t *testing.T) {
 	if over["cleanup"] != "succeeded" || over["data_processing"] != "cancelled" {
 		t.Fatalf("outcomes %v, want cleanup succeeded and data_processing cancelled", over)
 	}
+	if len(p.logs.lines("tasks cut by the drain timeout")) != 1 {
+		t.Fatalf("no line says the drain timeout cut the tasks; logs:\n%s", p.logs.String())
+	}
 	cut := p.logs.lines("task did not finish before shutdown; cancelled")
 	if len(cut) != 1 || cut[0]["task_name"] != "data_processing" || cut[0]["metadata"].(map[string]any)["data_id"] != "big" {
 		t.Fatalf("cut lines %v, want data_processing with its data_id", cut)
@@ -200,5 +203,9 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 	if len(p.logs.lines("second signal: cutting the drain short")) != 1 ||
 		len(p.logs.lines("task did not finish before shutdown; cancelled")) != 1 {
 		t.Fatalf("logs lack the cut; logs:\n%s", p.logs.String())
+	}
+	// The drain timeout (10 min) did not cut anything: the signal did.
+	if len(p.logs.lines("tasks cut by the drain timeout")) != 0 || len(p.logs.lines("tasks cut by a second signal")) != 1 {
+		t.Fatalf("the log does not say the second signal cut the tasks; logs:\n%s", p.logs.String())
 	}
 }

@@ -60,25 +60,17 @@ func run(ctx context.Context, hard <-chan struct{}, args []string, getenv func(s
 	}
 }
 
+// errSecondSignal ends the drain before its timeout, as its context's
+// cause, so that the log can say what cut the tasks.
+var errSecondSignal = errors.New("second signal")
+
 // stop refuses new invocations (503) while /ping keeps telling the truth,
 // gives the tasks the drain timeout (the supervisor cancels and logs the
 // ones left), then stops the HTTP server.
 func stop(srv *httpapi.Server, sup *supervisor.Supervisor, drain time.Duration, hard <-chan struct{}, log zerolog.Logger) error {
 	srv.Drain()
-	drainCtx, cancelDrain := context.WithTimeout(context.Background(), drain)
-	defer cancelDrain()
-	go func() { // ends with the drain
-		select {
-		case <-hard:
-			log.Warn().Msg("second signal: cutting the drain short")
-			cancelDrain()
-		case <-drainCtx.Done():
-		}
-	}()
-	if err := sup.Shutdown(drainCtx); errors.Is(err, supervisor.ErrTasksCut) {
-		log.Warn().Err(err).Msg("tasks cut by the drain timeout")
-	} else if err != nil {
-		return fmt.Errorf("stop supervisor: %w", err)
+	if err := drainTasks(sup, drain, hard, log); err != nil {
+		return err
 	}
 	httpCtx, cancelHTTP := context.WithTimeout(context.Background(), httpStopTimeout)
 	defer cancelHTTP()
@@ -86,6 +78,36 @@ func stop(srv *httpapi.Server, sup *supervisor.Supervisor, drain time.Duration, 
 		return err
 	}
 	log.Info().Msg("stopped")
+	return nil
+}
+
+// drainTasks shuts the supervisor down within drain, or sooner when hard is
+// closed, and logs which of the two cut the tasks left.
+func drainTasks(sup *supervisor.Supervisor, drain time.Duration, hard <-chan struct{}, log zerolog.Logger) error {
+	timed, cancelTimed := context.WithTimeout(context.Background(), drain)
+	defer cancelTimed()
+	ctx, cut := context.WithCancelCause(timed)
+	defer cut(nil)
+	go func() { // ends with the drain
+		select {
+		case <-hard:
+			log.Warn().Msg("second signal: cutting the drain short")
+			cut(errSecondSignal)
+		case <-ctx.Done():
+		}
+	}()
+	err := sup.Shutdown(ctx)
+	if errors.Is(err, supervisor.ErrTasksCut) {
+		msg := "tasks cut by the drain timeout"
+		if errors.Is(context.Cause(ctx), errSecondSignal) {
+			msg = "tasks cut by a second signal"
+		}
+		log.Warn().Err(err).Msg(msg)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("stop supervisor: %w", err)
+	}
 	return nil
 }
 
