@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -262,5 +263,25 @@ func TestConsoleLogsWithoutTerminalHaveNoColour(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "INF listening") {
 		t.Fatalf("not console text:\n%s", logs.String())
+	}
+}
+
+// The listening line shows the address as asked for, with the port bound:
+// 0.0.0.0 is IPv4 on every interface, not [::].
+func TestListeningLineShowsTheAddressAskedFor(t *testing.T) {
+	p := mustRun(t, "-addr", "0.0.0.0:0")
+	lines := p.logs.Lines(t)
+	var addr string
+	for _, l := range lines {
+		if l["message"] == "listening" {
+			addr, _ = l["addr"].(string)
+		}
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || host != "0.0.0.0" || port == "0" {
+		t.Fatalf("listening on %q, want 0.0.0.0 and the bound port", addr)
+	}
+	if status, _ := p.curl(t, "GET", "/ping", ""); status != 200 {
+		t.Fatalf("/ping on %s: %d", addr, status)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"time"
 
 	"github.com/mattn/go-isatty"
@@ -44,7 +43,7 @@ func run(ctx context.Context, hard <-chan struct{}, args []string, getenv func(s
 	if err != nil {
 		return errors.Join(err, sup.Shutdown(context.Background()))
 	}
-	ln, err := net.Listen("tcp", cfg.addr)
+	ln, err := listen(cfg.addr)
 	if err != nil {
 		return errors.Join(fmt.Errorf("listen: %w", err), sup.Shutdown(context.Background()))
 	}
