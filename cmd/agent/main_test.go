@@ -17,10 +17,11 @@ import (
 
 	"github.com/agentvisor/agentvisor/internal/leakcheck"
 	"github.com/agentvisor/agentvisor/internal/logbuf"
+	"github.com/agentvisor/agentvisor/internal/proctest"
 )
 
 func TestMain(m *testing.M) {
-	leakcheck.VerifyTestMain(m, goleak.Cleanup(func(int) { removeBinary() }))
+	leakcheck.VerifyTestMain(m, goleak.Cleanup(func(int) { agentBinary.Remove() }))
 }
 
 func TestParseConfig(t *testing.T) {
@@ -253,7 +254,7 @@ func TestConsoleLogsWithoutTerminalHaveNoColour(t *testing.T) {
 	go func() {
 		done <- run(ctx, nil, []string{"-addr", "127.0.0.1:0", "-log-format", "console"}, func(string) string { return "" }, io.Discard, logs)
 	}()
-	waitFor(t, "the listening line", func() bool { return strings.Contains(logs.String(), "listening") })
+	proctest.WaitFor(t, "the listening line", func() bool { return strings.Contains(logs.String(), "listening") })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("run: %v", err)
