@@ -29,7 +29,8 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
 	fs.SetOutput(usage)
 	fs.Usage = func() {
-		fmt.Fprintln(usage, "usage: agent [flags]      serve the seed agent\n       agent tree [flags] print a running agent's actor tree (agent tree -h)")
+		fmt.Fprintln(usage, "usage: agent [flags]      serve the seed agent\n       agent tree [flags] print a running agent's actor tree (agent tree -h)\n"+
+			"Each flag falls back on the environment variable named in its help:\na flag given wins over its environment variable (-addr over PORT).")
 		fs.PrintDefaults()
 	}
 	addr := fs.String("addr", defaultAddr(getenv), "listen address (env PORT sets the port of the default)")

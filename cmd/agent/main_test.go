@@ -206,6 +206,9 @@ func TestRunHelpAndBadFlags(t *testing.T) {
 	if !strings.Contains(out.String(), "-drain-timeout") {
 		t.Fatalf("usage lacks the flags: %s", out.String())
 	}
+	if !strings.Contains(out.String(), "a flag given wins over its environment variable") {
+		t.Fatalf("usage does not say which of a flag and the environment wins: %s", out.String())
+	}
 	err := run(context.Background(), nil, []string{"-log-format", "xml"}, func(string) string { return "" }, io.Discard, io.Discard)
 	if !errors.Is(err, errUsage) {
 		t.Fatalf("bad flag: %v", err)

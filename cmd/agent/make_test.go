@@ -1,0 +1,62 @@
+package main
+
+import (
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/agentvisor/agentvisor/internal/proctest"
+)
+
+// makeCommand runs make in the repository's root with the environment of
+// the test, less what would change the make under test (an outer make's
+// flags, PORT, ADDR, CHROMIUM), plus env.
+func makeCommand(t *testing.T, env []string, args ...string) *exec.Cmd {
+	t.Helper()
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("make not found: the README's commands need it")
+	}
+	cmd := exec.Command("make", append([]string{"-C", "../..", "--no-print-directory"}, args...)...)
+	for _, kv := range os.Environ() {
+		switch name, _, _ := strings.Cut(kv, "="); name {
+		case "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "PORT", "ADDR", "CHROMIUM":
+		default:
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, env...)
+	return cmd
+}
+
+// `make run` listens where the platform says (PORT), or where ADDR says
+// when it is given; Ctrl-C stops it, and make reports no error (the agent
+// exited 0).
+func TestMakeRun(t *testing.T) {
+	agentBinary.Path(t) // fills the build cache: go run then only links
+	tests := []struct {
+		name     string
+		env      func(port string) []string
+		wantHost string // of the listening line; the port is the free one
+	}{
+		{"PORT", func(port string) []string { return []string{"PORT=" + port} }, "0.0.0.0"},
+		{"ADDR beats PORT", func(port string) []string { return []string{"PORT=1", "ADDR=127.0.0.1:" + port} }, "127.0.0.1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, port, _ := net.SplitHostPort(proctest.FreeAddr(t))
+			p := proctest.Start(t, makeCommand(t, tt.env(port), "run"), "http://127.0.0.1:"+port)
+			lines := p.Lines("listening")
+			if len(lines) != 1 || lines[0]["addr"] != net.JoinHostPort(tt.wantHost, port) {
+				t.Fatalf("listening lines %v, want %s:%s", lines, tt.wantHost, port)
+			}
+			p.Signal(t, syscall.SIGINT) // Ctrl-C: make, and what it runs, get it
+			p.WaitExit(t)               // make's own code: it dies of the signal, as any command does
+			if len(p.Lines("stopped")) != 1 || strings.Contains(p.Logs.String(), "make: ***") {
+				t.Fatalf("want the agent stopped, and no error from make; logs:\n%s", p.Logs.String())
+			}
+		})
+	}
+}
