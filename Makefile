@@ -9,9 +9,13 @@ AGENTBENCH_FLAGS ?=
 build:
 	$(GO) build ./...
 
-## test: every test, with the race detector.
+## test: every test, with the race detector. Without -v go test does not
+## show a skip, so say here when the browser test (httpapi) skipped itself:
+## it looks for chromium where this does, $$CHROMIUM or /usr/bin/chromium.
 test:
 	$(GO) test -race -count=1 ./...
+	@chromium="$${CHROMIUM:-/usr/bin/chromium}"; command -v "$$chromium" >/dev/null 2>&1 || \
+	  echo "browser test skipped: chromium not found at $$chromium (CI installs it; apt-get install chromium)"
 
 vet:
 	$(GO) vet ./...

@@ -60,3 +60,27 @@ func TestMakeRun(t *testing.T) {
 		})
 	}
 }
+
+// `make test` says when the browser test skipped itself for want of
+// chromium: go test shows a skip only with -v. GO=true stands in for the
+// go command, so only the Makefile's own lines run.
+func TestMakeTestSaysWhenTheBrowserTestIsSkipped(t *testing.T) {
+	const note = "browser test skipped: chromium not found"
+	for _, tt := range []struct {
+		chromium string
+		wantNote bool
+	}{
+		{"/nonexistent/chromium", true},
+		{"/bin/sh", false}, // any executable will do: only its presence is checked
+	} {
+		t.Run(tt.chromium, func(t *testing.T) {
+			out, err := makeCommand(t, []string{"CHROMIUM=" + tt.chromium}, "-s", "test", "GO=true").CombinedOutput()
+			if err != nil {
+				t.Fatalf("make test: %v\n%s", err, out)
+			}
+			if got := strings.Contains(string(out), note); got != tt.wantNote {
+				t.Fatalf("note %q printed: %v, want %v; output:\n%s", note, got, tt.wantNote, out)
+			}
+		})
+	}
+}
