@@ -35,34 +35,16 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
+
+	"github.com/agentvisor/agentvisor/internal/lifecycle"
 )
 
 func main() {
-	ctx, hard := stopSignals()
+	ctx, hard := lifecycle.Signals()
 	if err := run(ctx, hard, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "agent:", err)
 		os.Exit(1)
 	}
-}
-
-// stopSignals returns a context cancelled by the first SIGTERM or SIGINT and
-// a channel closed by the second. The goroutine that watches lives as long
-// as the process.
-func stopSignals() (context.Context, <-chan struct{}) {
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	ctx, stop := context.WithCancel(context.Background())
-	hard := make(chan struct{})
-	go func() {
-		<-sigs
-		stop()
-		<-sigs
-		close(hard)
-	}()
-	return ctx, hard
 }

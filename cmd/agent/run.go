@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
 	"io"
 	"time"
 
@@ -12,12 +11,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/agentvisor/agentvisor/httpapi"
+	"github.com/agentvisor/agentvisor/internal/lifecycle"
 	"github.com/agentvisor/agentvisor/supervisor"
 )
-
-// httpStopTimeout bounds the wait for in-flight requests once the tasks are
-// drained; requests still running then are cut.
-const httpStopTimeout = 5 * time.Second
 
 // run serves the seed agent until ctx is done (a signal, in main), then
 // drains and stops, cutting the drain short when hard is closed (a second
@@ -43,71 +39,11 @@ func run(ctx context.Context, hard <-chan struct{}, args []string, getenv func(s
 	if err != nil {
 		return errors.Join(err, sup.Shutdown(context.Background()))
 	}
-	ln, err := listen(cfg.addr)
+	ln, err := lifecycle.Listen(cfg.addr)
 	if err != nil {
-		return errors.Join(fmt.Errorf("listen: %w", err), sup.Shutdown(context.Background()))
+		return errors.Join(err, sup.Shutdown(context.Background()))
 	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	select {
-	case <-ctx.Done():
-		log.Info().Dur("drain_timeout", cfg.drainTimeout).Msg("stopping: draining tasks")
-		err := stop(srv, sup, cfg.drainTimeout, hard, log)
-		return errors.Join(err, <-served)
-	case err := <-served:
-		return errors.Join(err, stop(srv, sup, cfg.drainTimeout, hard, log))
-	}
-}
-
-// errSecondSignal ends the drain before its timeout, as its context's
-// cause, so that the log can say what cut the tasks.
-var errSecondSignal = errors.New("second signal")
-
-// stop refuses new invocations (503) while /ping keeps telling the truth,
-// gives the tasks the drain timeout (the supervisor cancels and logs the
-// ones left), then stops the HTTP server.
-func stop(srv *httpapi.Server, sup *supervisor.Supervisor, drain time.Duration, hard <-chan struct{}, log zerolog.Logger) error {
-	srv.Drain()
-	if err := drainTasks(sup, drain, hard, log); err != nil {
-		return err
-	}
-	httpCtx, cancelHTTP := context.WithTimeout(context.Background(), httpStopTimeout)
-	defer cancelHTTP()
-	if err := srv.Shutdown(httpCtx); err != nil {
-		return err
-	}
-	log.Info().Msg("stopped")
-	return nil
-}
-
-// drainTasks shuts the supervisor down within drain, or sooner when hard is
-// closed, and logs which of the two cut the tasks left.
-func drainTasks(sup *supervisor.Supervisor, drain time.Duration, hard <-chan struct{}, log zerolog.Logger) error {
-	timed, cancelTimed := context.WithTimeout(context.Background(), drain)
-	defer cancelTimed()
-	ctx, cut := context.WithCancelCause(timed)
-	defer cut(nil)
-	go func() { // ends with the drain
-		select {
-		case <-hard:
-			log.Warn().Msg("second signal: cutting the drain short")
-			cut(errSecondSignal)
-		case <-ctx.Done():
-		}
-	}()
-	err := sup.Shutdown(ctx)
-	if errors.Is(err, supervisor.ErrTasksCut) {
-		msg := "tasks cut by the drain timeout"
-		if errors.Is(context.Cause(ctx), errSecondSignal) {
-			msg = "tasks cut by a second signal"
-		}
-		log.Warn().Err(err).Msg(msg)
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("stop supervisor: %w", err)
-	}
-	return nil
+	return lifecycle.Serve(ctx, ln, lifecycle.Config{Server: srv, Supervisor: sup, Logger: log, DrainTimeout: cfg.drainTimeout, Hard: hard})
 }
 
 // newLogger is the process's logger: JSON lines, or console text on request,
