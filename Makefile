@@ -33,14 +33,14 @@ bench:
 	  echo "installing wrk"; $$sudo apt-get update -qq && $$sudo apt-get install -y -qq wrk; }
 	$(GO) run ./cmd/agentbench $(AGENTBENCH_FLAGS)
 
-## run: the seed agent on 0.0.0.0:$$PORT (8080), or on $(ADDR) when it is set.
+## run: the seed agent on 0.0.0.0:$PORT (8080), or on ADDR (host:port) if set.
 ## No -addr otherwise: a given -addr wins over PORT, which the platform sets.
 ## Built into bin/ and exec'd, not `go run`, which exits 1 after a Ctrl-C
 ## even when the agent stopped cleanly.
 ADDR ?=
 run:
 	$(GO) build -o bin/agent ./cmd/agent
-	exec bin/agent $(if $(ADDR),-addr $(ADDR))
+	exec bin/agent$(if $(ADDR), -addr $(ADDR))
 
 ## soak: SOAKTIME of load on the kitchensink agent on 127.0.0.1 (not in CI).
 SOAKTIME ?= 60s
