@@ -92,7 +92,7 @@ func Serve(ctx context.Context, ln net.Listener, cfg Config) error {
 	go func() { served <- cfg.Server.Serve(ln) }()
 	select {
 	case <-ctx.Done():
-		cfg.Logger.Info().Str("drain_timeout", cfg.DrainTimeout.String()).Msg("stopping: draining tasks")
+		cfg.Logger.Info().Dur("drain_timeout", cfg.DrainTimeout).Msg("stopping: draining tasks")
 		err := stop(cfg)
 		return errors.Join(err, <-served)
 	case err := <-served:
