@@ -1,6 +1,5 @@
 # agentvisor: the two commands a new user needs are `make run` and `make test`.
 GO        ?= go
-ADDR      ?= 0.0.0.0:8080
 FUZZTIME  ?= 10s
 BENCHTIME ?= 1s
 AGENTBENCH_FLAGS ?=
@@ -10,9 +9,13 @@ AGENTBENCH_FLAGS ?=
 build:
 	$(GO) build ./...
 
-## test: every test, with the race detector.
+## test: every test, with the race detector. Without -v go test does not
+## show a skip, so say here when the browser test (httpapi) skipped itself:
+## it looks for chromium where this does, $$CHROMIUM or /usr/bin/chromium.
 test:
 	$(GO) test -race -count=1 ./...
+	@chromium="$${CHROMIUM:-/usr/bin/chromium}"; command -v "$$chromium" >/dev/null 2>&1 || \
+	  echo "browser test skipped: chromium not found at $$chromium (CI installs it; apt-get install chromium)"
 
 vet:
 	$(GO) vet ./...
@@ -30,9 +33,14 @@ bench:
 	  echo "installing wrk"; $$sudo apt-get update -qq && $$sudo apt-get install -y -qq wrk; }
 	$(GO) run ./internal/cmd/agentbench $(AGENTBENCH_FLAGS)
 
-## run: the seed agent on $(ADDR).
+## run: the seed agent on 0.0.0.0:$PORT (8080), or on ADDR (host:port) if set.
+## No -addr otherwise: a given -addr wins over PORT, which the platform sets.
+## Built into bin/ and exec'd, not `go run`, which exits 1 after a Ctrl-C
+## even when the agent stopped cleanly.
+ADDR ?=
 run:
-	$(GO) run ./cmd/agent -addr $(ADDR)
+	$(GO) build -o bin/agent ./cmd/agent
+	exec bin/agent$(if $(ADDR), -addr $(ADDR))
 
 ## soak: SOAKTIME of load on the kitchensink agent on 127.0.0.1 (not in CI).
 SOAKTIME ?= 60s

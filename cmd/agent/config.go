@@ -29,13 +29,14 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
 	fs.SetOutput(usage)
 	fs.Usage = func() {
-		fmt.Fprintln(usage, "usage: agent [flags]      serve the seed agent\n       agent tree [flags] print a running agent's actor tree (agent tree -h)")
+		fmt.Fprintln(usage, "usage: agent [flags]      serve the seed agent\n       agent tree [flags] print a running agent's actor tree (agent tree -h)\n"+
+			"Each flag falls back on the environment variable named in its help:\na flag given wins over its environment variable (-addr over PORT).")
 		fs.PrintDefaults()
 	}
 	addr := fs.String("addr", defaultAddr(getenv), "listen address (env PORT sets the port of the default)")
 	debug := fs.Bool("debug", getenv("AGENT_DEBUG") == "1", "turn on debug mode: the contract's debug actions and the /debug/ actor tree (env AGENT_DEBUG=1)")
 	level := fs.String("log-level", orDefault(getenv("AGENT_LOG_LEVEL"), "info"), "trace, debug, info, warn or error (env AGENT_LOG_LEVEL)")
-	format := fs.String("log-format", orDefault(getenv("AGENT_LOG_FORMAT"), "json"), "json or console (env AGENT_LOG_FORMAT)")
+	format := fs.String("log-format", orDefault(getenv("AGENT_LOG_FORMAT"), "json"), "json, or console: text for people, coloured on a terminal (env AGENT_LOG_FORMAT)")
 	drain := fs.String("drain-timeout", orDefault(getenv("AGENT_DRAIN_TIMEOUT"), "10s"), "how long a stop waits for tasks (env AGENT_DRAIN_TIMEOUT)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err

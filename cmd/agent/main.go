@@ -16,7 +16,8 @@
 //	-debug          debug mode (AGENT_DEBUG=1): the contract's debug actions,
 //	                the /debug/ endpoints and the live actor tree page
 //	-log-level      trace, debug, info, warn or error (AGENT_LOG_LEVEL), default info
-//	-log-format     json or console (AGENT_LOG_FORMAT), default json
+//	-log-format     json or console (AGENT_LOG_FORMAT), default json; console
+//	                is coloured only when stderr is a terminal
 //	-drain-timeout  how long SIGTERM waits for tasks (AGENT_DRAIN_TIMEOUT), default 10s
 //
 // On SIGTERM or SIGINT it refuses new invocations with 503, waits for the
@@ -34,34 +35,16 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
+
+	"github.com/agentvisor/agentvisor/internal/lifecycle"
 )
 
 func main() {
-	ctx, hard := stopSignals()
+	ctx, hard := lifecycle.Signals()
 	if err := run(ctx, hard, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "agent:", err)
 		os.Exit(1)
 	}
-}
-
-// stopSignals returns a context cancelled by the first SIGTERM or SIGINT and
-// a channel closed by the second. The goroutine that watches lives as long
-// as the process.
-func stopSignals() (context.Context, <-chan struct{}) {
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	ctx, stop := context.WithCancel(context.Background())
-	hard := make(chan struct{})
-	go func() {
-		<-sigs
-		stop()
-		<-sigs
-		close(hard)
-	}()
-	return ctx, hard
 }

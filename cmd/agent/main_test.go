@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -16,10 +17,11 @@ import (
 
 	"github.com/agentvisor/agentvisor/internal/leakcheck"
 	"github.com/agentvisor/agentvisor/internal/logbuf"
+	"github.com/agentvisor/agentvisor/internal/proctest"
 )
 
 func TestMain(m *testing.M) {
-	leakcheck.VerifyTestMain(m, goleak.Cleanup(func(int) { removeBinary() }))
+	leakcheck.VerifyTestMain(m, goleak.Cleanup(func(int) { agentBinary.Remove() }))
 }
 
 func TestParseConfig(t *testing.T) {
@@ -204,6 +206,9 @@ func TestRunHelpAndBadFlags(t *testing.T) {
 	if !strings.Contains(out.String(), "-drain-timeout") {
 		t.Fatalf("usage lacks the flags: %s", out.String())
 	}
+	if !strings.Contains(out.String(), "a flag given wins over its environment variable") {
+		t.Fatalf("usage does not say which of a flag and the environment wins: %s", out.String())
+	}
 	err := run(context.Background(), nil, []string{"-log-format", "xml"}, func(string) string { return "" }, io.Discard, io.Discard)
 	if !errors.Is(err, errUsage) {
 		t.Fatalf("bad flag: %v", err)
@@ -222,3 +227,65 @@ func TestSeedLogsAreJSON(t *testing.T) {
 
 // syncBuffer is a goroutine-safe log sink.
 type syncBuffer struct{ logbuf.Buffer }
+
+// seconds must be a JSON number in [0, 86400]: anything else is a 400 with
+// the contract's error body, and starts nothing.
+func TestSeedRejectsBadSeconds(t *testing.T) {
+	p := mustRun(t)
+	const want = `{"error":"seconds must be a JSON number from 0 to 86400"}`
+	for _, action := range []string{"process", "cleanup"} {
+		for _, seconds := range []string{`"2"`, `"NaN"`, `-1`, `86401`, `1e400`, `null`, `true`, `[2]`, `{}`} {
+			t.Run(action+" "+seconds, func(t *testing.T) {
+				status, body := p.curl(t, "POST", "/invocations", `{"action": "`+action+`", "seconds": `+seconds+`}`)
+				if status != 400 || body != want {
+					t.Fatalf("got %d %s, want 400 %s", status, body, want)
+				}
+			})
+		}
+	}
+	if _, body := p.curl(t, "GET", "/ping", ""); !strings.Contains(body, `"Healthy"`) {
+		t.Fatalf("ping %s: a rejected payload started a task", body)
+	}
+}
+
+// -log-format console writes plain text, without colour codes, when its
+// output is not a terminal (a file, a pipe, a log collector).
+func TestConsoleLogsWithoutTerminalHaveNoColour(t *testing.T) {
+	logs := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, nil, []string{"-addr", "127.0.0.1:0", "-log-format", "console"}, func(string) string { return "" }, io.Discard, logs)
+	}()
+	proctest.WaitFor(t, "the listening line", func() bool { return strings.Contains(logs.String(), "listening") })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if strings.Contains(logs.String(), "\x1b") {
+		t.Fatalf("escape codes in console logs:\n%q", logs.String())
+	}
+	if !strings.Contains(logs.String(), "INF listening") {
+		t.Fatalf("not console text:\n%s", logs.String())
+	}
+}
+
+// The listening line shows the address as asked for, with the port bound:
+// 0.0.0.0 is IPv4 on every interface, not [::].
+func TestListeningLineShowsTheAddressAskedFor(t *testing.T) {
+	p := mustRun(t, "-addr", "0.0.0.0:0")
+	lines := p.logs.Lines(t)
+	var addr string
+	for _, l := range lines {
+		if l["message"] == "listening" {
+			addr, _ = l["addr"].(string)
+		}
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || host != "0.0.0.0" || port == "0" {
+		t.Fatalf("listening on %q, want 0.0.0.0 and the bound port", addr)
+	}
+	if status, _ := p.curl(t, "GET", "/ping", ""); status != 200 {
+		t.Fatalf("/ping on %s: %d", addr, status)
+	}
+}

@@ -4,20 +4,16 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
 	"io"
-	"net"
 	"time"
 
+	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 
 	"github.com/agentvisor/agentvisor/httpapi"
+	"github.com/agentvisor/agentvisor/internal/lifecycle"
 	"github.com/agentvisor/agentvisor/supervisor"
 )
-
-// httpStopTimeout bounds the wait for in-flight requests once the tasks are
-// drained; requests still running then are cut.
-const httpStopTimeout = 5 * time.Second
 
 // run serves the seed agent until ctx is done (a signal, in main), then
 // drains and stops, cutting the drain short when hard is closed (a second
@@ -43,55 +39,24 @@ func run(ctx context.Context, hard <-chan struct{}, args []string, getenv func(s
 	if err != nil {
 		return errors.Join(err, sup.Shutdown(context.Background()))
 	}
-	ln, err := net.Listen("tcp", cfg.addr)
+	ln, err := lifecycle.Listen(cfg.addr)
 	if err != nil {
-		return errors.Join(fmt.Errorf("listen: %w", err), sup.Shutdown(context.Background()))
+		return errors.Join(err, sup.Shutdown(context.Background()))
 	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	select {
-	case <-ctx.Done():
-		log.Info().Dur("drain_timeout", cfg.drainTimeout).Msg("stopping: draining tasks")
-		err := stop(srv, sup, cfg.drainTimeout, hard, log)
-		return errors.Join(err, <-served)
-	case err := <-served:
-		return errors.Join(err, stop(srv, sup, cfg.drainTimeout, hard, log))
-	}
+	return lifecycle.Serve(ctx, ln, lifecycle.Config{Server: srv, Supervisor: sup, Logger: log, DrainTimeout: cfg.drainTimeout, Hard: hard})
 }
 
-// stop refuses new invocations (503) while /ping keeps telling the truth,
-// gives the tasks the drain timeout (the supervisor cancels and logs the
-// ones left), then stops the HTTP server.
-func stop(srv *httpapi.Server, sup *supervisor.Supervisor, drain time.Duration, hard <-chan struct{}, log zerolog.Logger) error {
-	srv.Drain()
-	drainCtx, cancelDrain := context.WithTimeout(context.Background(), drain)
-	defer cancelDrain()
-	go func() { // ends with the drain
-		select {
-		case <-hard:
-			log.Warn().Msg("second signal: cutting the drain short")
-			cancelDrain()
-		case <-drainCtx.Done():
-		}
-	}()
-	if err := sup.Shutdown(drainCtx); errors.Is(err, supervisor.ErrTasksCut) {
-		log.Warn().Err(err).Msg("tasks cut by the drain timeout")
-	} else if err != nil {
-		return fmt.Errorf("stop supervisor: %w", err)
-	}
-	httpCtx, cancelHTTP := context.WithTimeout(context.Background(), httpStopTimeout)
-	defer cancelHTTP()
-	if err := srv.Shutdown(httpCtx); err != nil {
-		return err
-	}
-	log.Info().Msg("stopped")
-	return nil
-}
-
-// newLogger is the process's logger: JSON lines, or console text on request.
+// newLogger is the process's logger: JSON lines, or console text on request,
+// coloured only on a terminal: escape codes in a file or a log collector are
+// noise.
 func newLogger(cfg config, w io.Writer) zerolog.Logger {
 	if cfg.logFormat == "console" {
-		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339}
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339, NoColor: !isTerminal(w)}
 	}
 	return zerolog.New(w).Level(cfg.logLevel).With().Timestamp().Logger()
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(interface{ Fd() uintptr })
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }

@@ -1,10 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"net/http"
 	"time"
 
@@ -130,24 +130,27 @@ func (s *seed) work(d time.Duration, what string) func(ctx context.Context) erro
 	}
 }
 
-// seconds reads the optional "seconds" field, a number of seconds in
+// seconds reads the optional "seconds" field, a JSON number of seconds in
 // [0, maxSeconds] that overrides a task's duration.
 func seconds(fields map[string]json.RawMessage, def time.Duration) (time.Duration, error) {
 	raw, ok := fields["seconds"]
 	if !ok {
 		return def, nil
 	}
-	var n json.Number // not float64: null would decode as 0 without an error
-	if err := json.Unmarshal(raw, &n); err != nil {
-		return 0, badSeconds()
-	}
+	// Decoded into any, not json.Number: a json.Number also takes a string
+	// holding a number ("2"), and null as "".
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	_ = dec.Decode(&v) // raw is valid JSON: it came out of the payload
+	n, _ := v.(json.Number)
 	f, err := n.Float64()
-	if err != nil || math.IsNaN(f) || f < 0 || f > maxSeconds {
+	if err != nil || f < 0 || f > maxSeconds {
 		return 0, badSeconds()
 	}
 	return time.Duration(f * float64(time.Second)), nil
 }
 
 func badSeconds() error {
-	return httpapi.Errorf(http.StatusBadRequest, "seconds must be a number from 0 to %d", maxSeconds)
+	return httpapi.Errorf(http.StatusBadRequest, "seconds must be a JSON number from 0 to %d", maxSeconds)
 }

@@ -11,7 +11,8 @@
 //	cleanup          starts "cleanup" (seconds; default 10 s)
 //	status           {"ping_status": ..., "active_tasks": n, "running_jobs": [...]}
 //	track            AddAsyncTask("manual", {"note": <note>}), answers {"task_id": id}
-//	complete         {"completed": CompleteAsyncTask(task_id)}
+//	complete         {"completed": CompleteAsyncTask(task_id)}; false for any
+//	                 integer that is no tracked task, 400 for a non-integer
 //	fail             500 {"error":"boom"}
 //	http_error       422 {"error":"bad input"}
 //	string / none    "hello" / null
@@ -222,11 +223,11 @@ func (a *agent) track(_ context.Context, _ *httpapi.Request, p payload) (any, er
 }
 
 func (a *agent) complete(_ context.Context, _ *httpapi.Request, p payload) (any, error) {
-	var id uint64
-	if err := json.Unmarshal(p["task_id"], &id); err != nil {
-		return nil, httpapi.Errorf(http.StatusBadRequest, "task_id must be a task id: %w", err)
+	id, ok, err := p.taskID()
+	if err != nil {
+		return nil, err
 	}
-	return map[string]bool{"completed": a.sup.CompleteAsyncTask(supervisor.TaskID(id))}, nil
+	return map[string]bool{"completed": ok && a.sup.CompleteAsyncTask(id)}, nil
 }
 
 // contextResult shows what the entrypoint learnt from the headers.

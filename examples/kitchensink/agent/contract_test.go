@@ -78,7 +78,7 @@ func TestInvocations(t *testing.T) {
 		{"empty body", ``, nil, 400, `{"error":"Invalid JSON","details":"empty body"}`},
 		{"invalid JSON", `{"a":`, nil, 400, `{"error":"Invalid JSON","details":"unexpected end of JSON input"}`},
 		{"not UTF-8", "\"\xff\"", nil, 400, `{"error":"Invalid encoding","details":"body is not valid UTF-8 (first bad byte at offset 1)"}`},
-		{"bad seconds", `{"action": "process", "seconds": -1}`, nil, 400, `{"error":"seconds must be a number from 0 to 86400"}`},
+		{"bad seconds", `{"action": "process", "seconds": -1}`, nil, 400, `{"error":"seconds must be a JSON number from 0 to 86400"}`},
 		{"debug key is payload when debug is off", `{"_agent_core_app_action": "ping_status"}`, nil, 200, `{"echo": {"_agent_core_app_action": "ping_status"}}`},
 		{"context without headers", `{"action": "context"}`, nil, 200, `{"session_id": null, "request_headers": null}`},
 		{"context with headers", `{"action": "context"}`, http.Header{
@@ -344,5 +344,62 @@ func TestWebSocketEcho(t *testing.T) {
 	}
 	if err := conn.Close(websocket.StatusNormalClosure, ""); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Every action that takes seconds wants a JSON number in [0, 86400]: a
+// string holding a number is no number, and nothing starts.
+func TestBadSeconds(t *testing.T) {
+	k := mustStart(t, false, agent.PingAuto)
+	const want = `{"error":"seconds must be a JSON number from 0 to 86400"}`
+	for _, action := range []string{"process", "cleanup", "sleep", "task_fail", "task_panic"} {
+		for _, seconds := range []string{`"2"`, `"NaN"`, `"Infinity"`, `-1`, `-0.5`, `86401`, `1e400`, `null`, `true`, `[]`, `{}`} {
+			t.Run(action+" "+seconds, func(t *testing.T) {
+				got := k.invoke(t, `{"action": "`+action+`", "seconds": `+seconds+`}`)
+				if got.status != 400 || got.body != want {
+					t.Fatalf("got %d %s, want 400 %s", got.status, got.body, want)
+				}
+			})
+		}
+	}
+	if status, _ := k.pingStatus(t); status != "Healthy" {
+		t.Fatalf("status %s: a rejected payload started a task", status)
+	}
+}
+
+// complete answers false for any JSON integer that is no live tracked task,
+// as the reference's complete_async_task does; only a task_id that is not
+// an integer is the client's error.
+func TestCompleteTaskIDs(t *testing.T) {
+	k := mustStart(t, false, agent.PingAuto)
+	tests := []struct {
+		taskID     string // the task_id field's JSON; "" leaves it out
+		wantStatus int
+		wantBody   string
+	}{
+		{"0", 200, `{"completed": false}`},
+		{"-1", 200, `{"completed": false}`},
+		{"999999999", 200, `{"completed": false}`},
+		{"18446744073709551615", 200, `{"completed": false}`},
+		{"18446744073709551616", 200, `{"completed": false}`},
+		{"-99999999999999999999999", 200, `{"completed": false}`},
+		{`"1"`, 400, `{"error":"task_id must be a JSON integer"}`},
+		{"1.5", 400, `{"error":"task_id must be a JSON integer"}`},
+		{"1e3", 400, `{"error":"task_id must be a JSON integer"}`},
+		{"null", 400, `{"error":"task_id must be a JSON integer"}`},
+		{"[]", 400, `{"error":"task_id must be a JSON integer"}`},
+		{"", 400, `{"error":"task_id must be a JSON integer"}`},
+	}
+	for _, tt := range tests {
+		t.Run("task_id "+tt.taskID, func(t *testing.T) {
+			payload := `{"action": "complete"}`
+			if tt.taskID != "" {
+				payload = `{"action": "complete", "task_id": ` + tt.taskID + `}`
+			}
+			got := k.invoke(t, payload)
+			if got.status != tt.wantStatus || got.body != tt.wantBody {
+				t.Fatalf("got %d %s, want %d %s", got.status, got.body, tt.wantStatus, tt.wantBody)
+			}
+		})
 	}
 }

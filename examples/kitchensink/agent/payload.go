@@ -3,12 +3,13 @@ package agent
 import (
 	"bytes"
 	"encoding/json"
-	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/agentvisor/agentvisor/httpapi"
+	"github.com/agentvisor/agentvisor/supervisor"
 )
 
 // maxSeconds bounds the seconds field: a day is longer than any session.
@@ -52,26 +53,41 @@ func (p payload) value(key string, def any) any {
 	return v
 }
 
+// number is the field if it is a JSON number, as written. Unmarshalling
+// into a json.Number would also take a string holding a number ("2").
+func (p payload) number(key string) (json.Number, bool) {
+	n, ok := p.value(key, nil).(json.Number)
+	return n, ok
+}
+
 // seconds reads the optional "seconds" field: a number in [0, maxSeconds].
 // It returns the duration and the number as the client wrote it.
 func (p payload) seconds(def float64) (time.Duration, json.Number, error) {
-	raw, ok := p["seconds"]
-	if !ok {
+	if _, ok := p["seconds"]; !ok {
 		return secondsDuration(def), json.Number(strconv.FormatFloat(def, 'f', -1, 64)), nil
 	}
-	var n json.Number
-	if json.Unmarshal(raw, &n) != nil {
-		return 0, "", badSeconds()
-	}
+	n, ok := p.number("seconds")
 	f, err := n.Float64()
-	if err != nil || math.IsNaN(f) || f < 0 || f > maxSeconds {
+	if !ok || err != nil || f < 0 || f > maxSeconds {
 		return 0, "", badSeconds()
 	}
 	return secondsDuration(f), n, nil
 }
 
+// taskID reads the "task_id" field: any JSON integer, written without a
+// fraction or exponent. ok is false for an integer that no task can have
+// (negative, or beyond uint64), which completes nothing.
+func (p payload) taskID() (id supervisor.TaskID, ok bool, err error) {
+	n, isNumber := p.number("task_id")
+	if !isNumber || strings.ContainsAny(string(n), ".eE") {
+		return 0, false, httpapi.Error(http.StatusBadRequest, "task_id must be a JSON integer")
+	}
+	u, err := strconv.ParseUint(string(n), 10, 64)
+	return supervisor.TaskID(u), err == nil, nil
+}
+
 func badSeconds() error {
-	return httpapi.Errorf(http.StatusBadRequest, "seconds must be a number from 0 to %d", maxSeconds)
+	return httpapi.Errorf(http.StatusBadRequest, "seconds must be a JSON number from 0 to %d", maxSeconds)
 }
 
 func secondsDuration(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
