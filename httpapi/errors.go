@@ -96,8 +96,14 @@ type HTTPError struct {
 // Error returns the message.
 func (e *HTTPError) Error() string { return e.Message }
 
-// Unwrap returns the underlying error.
-func (e *HTTPError) Unwrap() error { return e.Err }
+// Unwrap returns the underlying error. A nil *HTTPError unwraps to nil, so
+// that errors.Is and errors.As can walk past one returned by mistake.
+func (e *HTTPError) Unwrap() error {
+	if e == nil {
+		return nil
+	}
+	return e.Err
+}
 
 // Error returns an error that an entrypoint answers with status and body
 // {"error":"<message>"}: Error(422, "bad input").
@@ -148,7 +154,7 @@ func answerFor(err error) (int, errorBody) {
 		body.Details = detailed.details
 	}
 	var httpErr *HTTPError
-	if errors.As(err, &httpErr) {
+	if errors.As(err, &httpErr) && httpErr != nil { // a typed nil *HTTPError chooses nothing
 		body.Error = httpErr.Message
 		return httpErr.Status, body
 	}

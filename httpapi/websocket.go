@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/rs/zerolog/hlog"
 
+	"github.com/agentvisor/agentvisor/internal/errtext"
 	"github.com/agentvisor/agentvisor/supervisor"
 )
 
@@ -71,14 +72,15 @@ func headerHasToken(h http.Header, name, token string) bool {
 	return false
 }
 
-// runWebSocket calls the handler, turning a panic into a *PanicError.
+// runWebSocket calls the handler, turning a panic into a *PanicError, and
+// its error into one whose Error cannot panic (the close reason is its text).
 func (s *Server) runWebSocket(ctx context.Context, conn *websocket.Conn, req *Request) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			err = s.recovered(ctx, v, supervisor.PanicWebSocket)
 		}
 	}()
-	return s.cfg.WebSocket(ctx, conn, req)
+	return errtext.Safe(s.cfg.WebSocket(ctx, conn, req))
 }
 
 // closeWebSocket ends the session as the handler's outcome says.

@@ -1,0 +1,110 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/rs/zerolog"
+
+	"github.com/agentvisor/agentvisor/httpapi"
+	"github.com/agentvisor/agentvisor/supervisor"
+)
+
+// NilErr's Error reads its receiver: returned as a typed nil pointer
+// (var e *NilErr; return e), it is a non-nil error whose Error panics.
+type NilErr struct{ msg string }
+
+func (e *NilErr) Error() string { return e.msg }
+
+// typedNil is the mistake the tests make on purpose.
+func typedNil() error {
+	var e *NilErr
+	return e
+}
+
+// A user error whose Error method panics is answered like any other error,
+// its text naming its type, and never reaches the panic handler.
+func TestTypedNilUserErrors(t *testing.T) {
+	const wantText = "*httpapi_test.NilErr (its Error method panicked"
+	t.Run("entrypoint error is a 500 naming the type", func(t *testing.T) {
+		var logs logBuffer
+		sup := mustSupervisor(t)
+		_, base := mustServe(t, httpapi.Config{
+			Supervisor: sup,
+			Logger:     logs.logger(zerolog.InfoLevel),
+			Entrypoint: func(context.Context, *httpapi.Request) (any, error) { return nil, typedNil() },
+		})
+		got := post(t, base, `{}`)
+		var body struct{ Error string }
+		if err := json.Unmarshal([]byte(got.body), &body); err != nil || got.status != 500 ||
+			!strings.HasPrefix(body.Error, wantText) || got.header.Get("Content-Type") != "application/json" {
+			t.Fatalf("got %d %s, want 500 {\"error\":\"%s...\"}", got.status, got.body, wantText)
+		}
+		if !strings.Contains(logs.String(), wantText) {
+			t.Errorf("the failure's log lacks %q:\n%s", wantText, logs.String())
+		}
+		if n := sup.Panics()[supervisor.PanicHTTP]; n != 0 {
+			t.Errorf("%d panics reached the middleware", n)
+		}
+	})
+	t.Run("a typed nil *HTTPError is a 500 naming the type", func(t *testing.T) {
+		_, base := mustServe(t, httpapi.Config{
+			Entrypoint: func(context.Context, *httpapi.Request) (any, error) {
+				var e *httpapi.HTTPError
+				return nil, e
+			},
+		})
+		got := post(t, base, `{}`)
+		if got.status != 500 || !strings.HasPrefix(got.body, `{"error":"*httpapi.HTTPError (its Error method panicked`) {
+			t.Fatalf("got %d %s", got.status, got.body)
+		}
+	})
+	t.Run("stream error is the last event", func(t *testing.T) {
+		_, base := mustServe(t, httpapi.Config{
+			Entrypoint: func(context.Context, *httpapi.Request) (any, error) {
+				return httpapi.Stream(func(yield func(any, error) bool) {
+					if yield("a", nil) {
+						yield(nil, typedNil())
+					}
+				}), nil
+			},
+		})
+		got := post(t, base, `{}`)
+		events := strings.Split(strings.TrimSuffix(got.body, "\n\n"), "\n\n")
+		var last struct {
+			Error     string `json:"error"`
+			ErrorType string `json:"error_type"`
+			Message   string `json:"message"`
+		}
+		if got.status != 200 || len(events) != 2 || events[0] != `data: "a"` ||
+			json.Unmarshal([]byte(strings.TrimPrefix(events[len(events)-1], "data: ")), &last) != nil ||
+			!strings.HasPrefix(last.Error, wantText) || last.ErrorType != "NilErr" {
+			t.Fatalf("got %d %q, want a last error event naming the type", got.status, got.body)
+		}
+	})
+	t.Run("WebSocket handler error closes with 1011", func(t *testing.T) {
+		_, base := mustServe(t, httpapi.Config{
+			WebSocket: func(context.Context, *websocket.Conn, *httpapi.Request) error { return typedNil() },
+		})
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		conn, _, err := websocket.Dial(ctx, wsURL(base), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.CloseNow()
+		_, _, err = conn.Read(ctx)
+		var ce websocket.CloseError
+		if !errors.As(err, &ce) || ce.Code != websocket.StatusInternalError || !strings.HasPrefix(ce.Reason, wantText[:20]) {
+			t.Fatalf("read: %v, want close 1011 naming the type", err)
+		}
+	})
+}
+
+// wsURL is the /ws address of the server at base.
+func wsURL(base string) string { return "ws" + strings.TrimPrefix(base, "http") + "/ws" }
