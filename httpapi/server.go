@@ -229,7 +229,11 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) {
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, body := answerFor(err)
 	if status >= http.StatusInternalServerError && !errors.Is(err, ErrDraining) {
-		hlog.FromRequest(r).Error().Err(err).Int("status", status).Msg("request failed")
+		ev := hlog.FromRequest(r).Error().Err(err).Int("status", status)
+		if httpErr := asHTTPError(err); httpErr != nil && httpErr.Status != status {
+			ev = ev.Int("invalid_status", httpErr.Status) // the entrypoint's mistake, answered 500
+		}
+		ev.Msg("request failed")
 	}
 	writeErrorBody(w, status, body)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -108,3 +109,31 @@ func TestTypedNilUserErrors(t *testing.T) {
 
 // wsURL is the /ws address of the server at base.
 func wsURL(base string) string { return "ws" + strings.TrimPrefix(base, "http") + "/ws" }
+
+// An HTTPError whose status cannot carry an error answer (net/http refuses
+// it, or sends it without a body) is answered 500, its message kept, and
+// logged with the status it asked for.
+func TestHTTPErrorInvalidStatus(t *testing.T) {
+	for _, status := range []int{
+		-1, 0, 99, 1000, // net/http panics on these
+		100, 101, 103, // informational: net/http would send 200 after them
+		204, 304, // no body allowed
+	} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			var logs logBuffer
+			_, base := mustServe(t, httpapi.Config{
+				Logger: logs.logger(zerolog.InfoLevel),
+				Entrypoint: func(context.Context, *httpapi.Request) (any, error) {
+					return nil, httpapi.Error(status, "x")
+				},
+			})
+			got := post(t, base, `{}`)
+			if got.status != 500 || got.body != `{"error":"x"}` {
+				t.Fatalf("got %d %q, want 500 {\"error\":\"x\"}", got.status, got.body)
+			}
+			if want := `"invalid_status":` + strconv.Itoa(status); !strings.Contains(logs.String(), want) {
+				t.Errorf("the log lacks %s:\n%s", want, logs.String())
+			}
+		})
+	}
+}
