@@ -234,16 +234,21 @@ func TestRequestContext(t *testing.T) {
 				"X-Amzn-Trace-Id":                             {"t"},
 				"X-Amz-Date":                                  {"d"},
 			},
-			httpapi.Request{SessionID: "s-1", WorkloadAccessToken: "wat-1", OAuth2CallbackURL: "https://cb"},
+			// The reference forwards the token and the callback headers too.
+			httpapi.Request{SessionID: "s-1", WorkloadAccessToken: "wat-1", OAuth2CallbackURL: "https://cb", Headers: map[string]string{
+				"oauth2callbackurl": "https://cb", "x-amz-bedrock-agentcore-identity-wat": "wat-1",
+			}},
 		},
-		{"legacy token header", http.Header{"Workloadaccesstoken": {"wat-2"}}, httpapi.Request{WorkloadAccessToken: "wat-2"}},
+		{"legacy token header", http.Header{"Workloadaccesstoken": {"wat-2"}}, httpapi.Request{
+			WorkloadAccessToken: "wat-2", Headers: map[string]string{"workloadaccesstoken": "wat-2"},
+		}},
 		{
 			"forwarded", http.Header{
 				"Authorization": {"Bearer t"},
 				"X-Amzn-Bedrock-Agentcore-Runtime-Custom-Tenant": {"acme"},
-				"X-Team":    {"a", "b"},
-				"Cookie":    {"c=1"},
-				"Sec-Fetch": {"x"},
+				"X-Team":            {"a", "b"},
+				"Cookie":            {"c=1"},
+				"Sec-Websocket-Key": {"x"},
 			},
 			httpapi.Request{Headers: map[string]string{
 				"Authorization": "Bearer t",
