@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -109,4 +110,57 @@ type logBuffer struct{ logbuf.Buffer }
 
 func (l *logBuffer) logger(level zerolog.Level) zerolog.Logger {
 	return zerolog.New(l).Level(level)
+}
+
+// mustListen serves cfg with Server.Serve on 127.0.0.1:0, so that the
+// server's own http.Server settings (timeouts, refusals) apply, and returns
+// the server and its address. The test's end shuts it down and waits for
+// Serve to return.
+func mustListen(tb testing.TB, cfg httpapi.Config) (*httpapi.Server, string) {
+	tb.Helper()
+	if cfg.Supervisor == nil {
+		cfg.Supervisor = mustSupervisor(tb)
+	}
+	srv, err := httpapi.New(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		if err := <-served; err != nil {
+			tb.Errorf("Serve: %v", err)
+		}
+	})
+	return srv, ln.Addr().String()
+}
+
+// rawExchange sends request on a new TCP connection and returns what the
+// server sends back until it closes the connection, failing the test if it
+// does not within 5 s.
+func rawExchange(tb testing.TB, addr, request string) string {
+	tb.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.SetDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := io.WriteString(conn, request); err != nil {
+		tb.Fatal(err)
+	}
+	got, err := io.ReadAll(conn)
+	if err != nil {
+		tb.Fatalf("read %q so far: %v", got, err)
+	}
+	return string(got)
 }

@@ -102,7 +102,9 @@ func New(cfg Config) (*Server, error) {
 	s.http = &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: readHeaderTimeout,
-		ErrorLog:          stdlog.New(s.log.With().Str("source", "net/http").Logger(), "", 0),
+		// OPTIONS * goes to the router (a JSON 404), not net/http's empty 200.
+		DisableGeneralOptionsHandler: true,
+		ErrorLog:                     stdlog.New(s.log.With().Str("source", "net/http").Logger(), "", 0),
 	}
 	return s, nil
 }
