@@ -52,7 +52,16 @@ type Config struct {
 	// MaxBodyBytes limits request bodies; larger ones are answered 413.
 	// Default DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// IdleTimeout is how long Serve keeps a keep-alive connection open
+	// between two requests; it never cuts a request or a stream, however
+	// long, nor a WebSocket session. Default DefaultIdleTimeout.
+	IdleTimeout time.Duration
 }
+
+// DefaultIdleTimeout is Config.IdleTimeout's default: longer than the
+// 60-second idle timeout of the usual load balancers, so that the server is
+// not the side that closes a connection a proxy is about to reuse.
+const DefaultIdleTimeout = 120 * time.Second
 
 func (c Config) withDefaults() (Config, error) {
 	if c.Supervisor == nil {
@@ -63,6 +72,12 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("MaxBodyBytes %d: %w", c.MaxBodyBytes, ErrInvalidConfig)
 	case c.MaxBodyBytes == 0:
 		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	switch {
+	case c.IdleTimeout < 0:
+		return c, fmt.Errorf("IdleTimeout %v: %w", c.IdleTimeout, ErrInvalidConfig)
+	case c.IdleTimeout == 0:
+		c.IdleTimeout = DefaultIdleTimeout
 	}
 	return c, nil
 }
@@ -102,6 +117,7 @@ func New(cfg Config) (*Server, error) {
 	s.http = &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       cfg.IdleTimeout, // between requests only: no ReadTimeout or WriteTimeout, which would cut long ones
 		// OPTIONS * goes to the router (a JSON 404), not net/http's empty 200.
 		DisableGeneralOptionsHandler: true,
 		ErrorLog:                     stdlog.New(s.log.With().Str("source", "net/http").Logger(), "", 0),
