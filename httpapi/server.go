@@ -206,10 +206,13 @@ func (s *Server) Drain() {
 // Draining reports whether Drain was called.
 func (s *Server) Draining() bool { return s.draining.Load() }
 
-// Shutdown drains, stops accepting connections, cancels the WebSocket
-// sessions' contexts and waits for in-flight requests and sessions until ctx
-// is done; then it closes the connections left, which cancels their
-// requests' contexts. Calling it again returns the first result.
+// Shutdown drains, stops accepting connections, and waits for in-flight
+// requests until ctx is done; then it closes the connections left, which
+// cancels their requests' contexts. Every open WebSocket session is closed
+// with 1001 (going away), even when ctx is already done, and then its
+// handler's context is cancelled; Shutdown waits for the handlers until ctx
+// is done but at least 15 s, and reports those still running then (they
+// ignore their context). Calling it again returns the first result.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.shutdownOnce.Do(func() {
 		s.Drain()
@@ -219,7 +222,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			err = errors.Join(err, s.http.Close())
 		}
 		if waitErr := s.sessions.wait(ctx); waitErr != nil {
-			s.log.Error().Err(waitErr).Msg("WebSocket handlers still running after shutdown: they ignore their context")
+			s.log.Error().Err(waitErr).Msg("WebSocket handlers still running after shutdown")
 			err = errors.Join(err, waitErr)
 		}
 		if err != nil {

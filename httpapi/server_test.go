@@ -387,11 +387,13 @@ func TestWebSocket(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer conn.CloseNow()
+		read := make(chan error, 1)
+		go func() { _, _, err := conn.Read(context.Background()); read <- err }() // answers the close
 		if err := srv.Shutdown(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := conn.Read(context.Background()); err == nil {
-			t.Fatal("the session outlived Shutdown")
+		if err := <-read; websocket.CloseStatus(err) != websocket.StatusGoingAway {
+			t.Fatalf("client read %v, want close 1001", err)
 		}
 	})
 }
