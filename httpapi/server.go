@@ -52,11 +52,29 @@ type Config struct {
 	// MaxBodyBytes limits request bodies; larger ones are answered 413.
 	// Default DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// WebSocketMaxMessageBytes limits the size of a message a /ws client
+	// sends; a larger one closes the session with 1009 (message too big),
+	// the reason naming the limit. Default DefaultWebSocketMaxMessageBytes.
+	WebSocketMaxMessageBytes int64
+	// WebSocketMessageTimeout is how long a /ws message may take to arrive
+	// once its first byte has; a client that stalls mid-message is cut with
+	// 1008 (policy violation). A session idle between messages is never
+	// cut. Default DefaultWebSocketMessageTimeout.
+	WebSocketMessageTimeout time.Duration
 	// IdleTimeout is how long Serve keeps a keep-alive connection open
 	// between two requests; it never cuts a request or a stream, however
 	// long, nor a WebSocket session. Default DefaultIdleTimeout.
 	IdleTimeout time.Duration
 }
+
+// DefaultWebSocketMaxMessageBytes is Config.WebSocketMaxMessageBytes's
+// default, 16 MiB: the reference's server (uvicorn with the websockets
+// library) accepts messages up to that size.
+const DefaultWebSocketMaxMessageBytes = 16 << 20
+
+// DefaultWebSocketMessageTimeout is Config.WebSocketMessageTimeout's default:
+// time for a 16 MiB message at about 2.5 Mbit/s.
+const DefaultWebSocketMessageTimeout = 60 * time.Second
 
 // DefaultIdleTimeout is Config.IdleTimeout's default: longer than the
 // 60-second idle timeout of the usual load balancers, so that the server is
@@ -67,19 +85,29 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Supervisor == nil {
 		return c, fmt.Errorf("nil Supervisor: %w", ErrInvalidConfig)
 	}
-	switch {
-	case c.MaxBodyBytes < 0:
-		return c, fmt.Errorf("MaxBodyBytes %d: %w", c.MaxBodyBytes, ErrInvalidConfig)
-	case c.MaxBodyBytes == 0:
-		c.MaxBodyBytes = DefaultMaxBodyBytes
+	var err error
+	if c.MaxBodyBytes, err = orDefault("MaxBodyBytes", c.MaxBodyBytes, DefaultMaxBodyBytes); err != nil {
+		return c, err
 	}
-	switch {
-	case c.IdleTimeout < 0:
-		return c, fmt.Errorf("IdleTimeout %v: %w", c.IdleTimeout, ErrInvalidConfig)
-	case c.IdleTimeout == 0:
-		c.IdleTimeout = DefaultIdleTimeout
+	if c.IdleTimeout, err = orDefault("IdleTimeout", c.IdleTimeout, DefaultIdleTimeout); err != nil {
+		return c, err
 	}
-	return c, nil
+	if c.WebSocketMessageTimeout, err = orDefault("WebSocketMessageTimeout", c.WebSocketMessageTimeout, DefaultWebSocketMessageTimeout); err != nil {
+		return c, err
+	}
+	c.WebSocketMaxMessageBytes, err = orDefault("WebSocketMaxMessageBytes", c.WebSocketMaxMessageBytes, DefaultWebSocketMaxMessageBytes)
+	return c, err
+}
+
+// orDefault returns v, or def for zero; a negative v is invalid.
+func orDefault[T int64 | time.Duration](name string, v, def T) (T, error) {
+	switch {
+	case v < 0:
+		return v, fmt.Errorf("%s %v: %w", name, v, ErrInvalidConfig)
+	case v == 0:
+		return def, nil
+	}
+	return v, nil
 }
 
 // Server serves the agent contract over HTTP: /ping, /invocations and /ws.

@@ -7,8 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -56,9 +54,11 @@ func TestIdleTimeout(t *testing.T) {
 	}
 }
 
-func TestNew_InvalidTimeouts(t *testing.T) {
+func TestNew_InvalidLimits(t *testing.T) {
 	for _, cfg := range []httpapi.Config{
 		{IdleTimeout: -time.Second},
+		{WebSocketMessageTimeout: -time.Second},
+		{WebSocketMaxMessageBytes: -1},
 	} {
 		cfg.Supervisor = mustSupervisor(t)
 		if _, err := httpapi.New(cfg); !errors.Is(err, httpapi.ErrInvalidConfig) {
@@ -66,8 +66,3 @@ func TestNew_InvalidTimeouts(t *testing.T) {
 		}
 	}
 }
-
-var (
-	_ = os.ErrDeadlineExceeded
-	_ = strings.Repeat
-)

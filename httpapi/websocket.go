@@ -49,17 +49,24 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer sess.end()
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: s.cfg.WebSocketOrigins})
+	hj := &frameHijacker{ResponseWriter: w, maxBytes: s.cfg.WebSocketMaxMessageBytes, timeout: s.cfg.WebSocketMessageTimeout}
+	conn, err := websocket.Accept(hj, r, &websocket.AcceptOptions{OriginPatterns: s.cfg.WebSocketOrigins})
 	if err != nil { // Accept has answered the client
 		hlog.FromRequest(r).Info().Err(err).Msg("WebSocket upgrade refused")
 		return
 	}
+	conn.SetReadLimit(s.cfg.WebSocketMaxMessageBytes) // frameConn refuses larger messages first, with a clearer reason
 	sess.goAwayOnShutdown(conn)
 	err = s.runWebSocket(sess.ctx, conn, newRequest(r, nil))
-	if sess.shuttingDown() {
-		return // the going-away hook closes the connection, with 1001
+	switch cause := hj.conn.failure(); {
+	case sess.shuttingDown():
+		// the going-away hook closes the connection, with 1001
+	case cause != nil: // whatever the handler made of its failed read
+		zerolog.Ctx(sess.ctx).Info().Str("reason", cause.reason).Msg("WebSocket session cut")
+		_ = conn.Close(cause.code, cause.reason)
+	default:
+		closeWebSocket(sess.ctx, conn, err)
 	}
-	closeWebSocket(sess.ctx, conn, err)
 }
 
 func isUpgrade(r *http.Request) bool {
