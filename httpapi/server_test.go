@@ -353,15 +353,11 @@ func TestWebSocket(t *testing.T) {
 	}
 	t.Run("a failing handler closes with 1011", func(t *testing.T) {
 		_, base := mustServe(t, httpapi.Config{WebSocket: failing})
-		conn, _, err := websocket.Dial(context.Background(), "ws"+strings.TrimPrefix(base, "http")+"/ws", nil)
-		if err != nil {
+		conn, ctx := mustDialWebSocket(t, base)
+		if err := conn.Write(ctx, websocket.MessageText, []byte("{}")); err != nil {
 			t.Fatal(err)
 		}
-		defer conn.CloseNow()
-		if err := conn.Write(context.Background(), websocket.MessageText, []byte("{}")); err != nil {
-			t.Fatal(err)
-		}
-		_, _, err = conn.Read(context.Background())
+		_, _, err := conn.Read(ctx)
 		if got := websocket.CloseStatus(err); got != websocket.StatusInternalError {
 			t.Fatalf("close status %v (%v), want 1011", got, err)
 		}
@@ -382,13 +378,9 @@ func TestWebSocket(t *testing.T) {
 	})
 	t.Run("shutdown ends open sessions", func(t *testing.T) {
 		srv, base := mustServe(t, httpapi.Config{WebSocket: failing})
-		conn, _, err := websocket.Dial(context.Background(), "ws"+strings.TrimPrefix(base, "http")+"/ws", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.CloseNow()
+		conn, ctx := mustDialWebSocket(t, base)
 		read := make(chan error, 1)
-		go func() { _, _, err := conn.Read(context.Background()); read <- err }() // answers the close
+		go func() { _, _, err := conn.Read(ctx); read <- err }() // answers the close
 		if err := srv.Shutdown(context.Background()); err != nil {
 			t.Fatal(err)
 		}

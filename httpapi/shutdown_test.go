@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/coder/websocket"
 	"github.com/rs/zerolog"
@@ -49,13 +48,7 @@ func TestShutdownClosesSessionsGoingAway(t *testing.T) {
 					return h.run(ctx, conn, req)
 				},
 			})
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			conn, _, err := websocket.Dial(ctx, "ws://"+addr+"/ws", nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.CloseNow()
+			conn, ctx := mustDialWebSocket(t, "http://"+addr)
 			<-started
 			read := make(chan error, 1)
 			go func() { _, _, err := conn.Read(ctx); read <- err }() // answers the close, as clients do

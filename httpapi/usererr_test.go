@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/coder/websocket"
 	"github.com/rs/zerolog"
@@ -92,23 +91,14 @@ func TestTypedNilUserErrors(t *testing.T) {
 		_, base := mustServe(t, httpapi.Config{
 			WebSocket: func(context.Context, *websocket.Conn, *httpapi.Request) error { return typedNil() },
 		})
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		conn, _, err := websocket.Dial(ctx, wsURL(base), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.CloseNow()
-		_, _, err = conn.Read(ctx)
+		conn, ctx := mustDialWebSocket(t, base)
+		_, _, err := conn.Read(ctx)
 		var ce websocket.CloseError
 		if !errors.As(err, &ce) || ce.Code != websocket.StatusInternalError || !strings.HasPrefix(ce.Reason, wantText[:20]) {
 			t.Fatalf("read: %v, want close 1011 naming the type", err)
 		}
 	})
 }
-
-// wsURL is the /ws address of the server at base.
-func wsURL(base string) string { return "ws" + strings.TrimPrefix(base, "http") + "/ws" }
 
 // An HTTPError whose status cannot carry an error answer (net/http refuses
 // it, or sends it without a body) is answered 500, its message kept, and

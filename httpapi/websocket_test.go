@@ -49,13 +49,7 @@ func TestWebSocketMessageSize(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, base := mustServe(t, httpapi.Config{WebSocket: echo, WebSocketMaxMessageBytes: tt.limit})
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			conn, _, err := websocket.Dial(ctx, wsURL(base), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.CloseNow()
+			conn, ctx := mustDialWebSocket(t, base)
 			conn.SetReadLimit(-1)
 			w, err := conn.Writer(ctx, websocket.MessageBinary)
 			if err != nil {
@@ -131,15 +125,8 @@ func TestWebSocketStalledMessage(t *testing.T) {
 // the test can send partial frames; reads fail after 5 s.
 func rawWebSocket(t *testing.T, addr string) (net.Conn, *bufio.Reader) {
 	t.Helper()
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	if err := conn.SetDeadline(time.Now().Add(5 * time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	_, err = io.WriteString(conn, "GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"+
+	conn := mustDial(t, addr)
+	_, err := io.WriteString(conn, "GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"+
 		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
 	if err != nil {
 		t.Fatal(err)
