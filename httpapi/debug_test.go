@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -615,5 +617,49 @@ func TestDebugReadsAreQuiet(t *testing.T) {
 				t.Fatalf("logged %v, want %v:\n%s", logged, tt.wantLog, logs.String())
 			}
 		})
+	}
+}
+
+// One task whose metadata JSON cannot encode does not hide the others: its
+// unencodable values are shown as marks, the rest as they are.
+func TestDebugUnencodableMetadata(t *testing.T) {
+	sup, base := mustDebugServer(t)
+	bad := sup.AddAsyncTask("bad", map[string]any{
+		"ok":     1,
+		"nan":    math.NaN(),
+		"inf":    math.Inf(1),
+		"ch":     make(chan int),
+		"fn":     func() {},
+		"nested": map[string]any{"x": math.NaN()},
+	})
+	good := sup.AddAsyncTask("good", map[string]any{"data_id": "x"})
+	want := map[string]any{
+		"ok":     1.0,
+		"nan":    "<unencodable: float64 NaN>",
+		"inf":    "<unencodable: float64 +Inf>",
+		"ch":     "<unencodable: chan int>",
+		"fn":     "<unencodable: func()>",
+		"nested": "<unencodable: map[string]interface {} map[x:NaN]>",
+	}
+	check := func(where string, nodes []nodeJSON) {
+		t.Helper()
+		seen := map[supervisor.TaskID]bool{}
+		for _, n := range nodes {
+			id := supervisor.TaskID(n.Task.ID)
+			seen[id] = true
+			if id == bad && !reflect.DeepEqual(n.Task.Metadata, want) {
+				t.Errorf("%s: bad task's metadata %v, want %v", where, n.Task.Metadata, want)
+			}
+		}
+		if !seen[bad] || !seen[good] {
+			t.Errorf("%s: tasks %v, want %d and %d", where, seen, bad, good)
+		}
+	}
+	check("/debug/actors", child(t, getTree(t, base, "").nodeJSON, "task_supervisor").Children)
+	var list taskListJSON
+	getJSON(t, base+"/debug/tasks", &list)
+	check("/debug/tasks", list.Tasks)
+	if n, ok := liveTask(t, base, bad); ok {
+		check("/debug/tasks/{id}", []nodeJSON{n, {Task: &taskJSON{ID: uint64(good)}}})
 	}
 }

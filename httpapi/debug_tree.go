@@ -1,9 +1,12 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"time"
@@ -143,7 +146,51 @@ func viewStatus(s *supervisor.StatusNode, now time.Time) *debugStatus {
 }
 
 func viewTask(t *supervisor.TaskNode, now time.Time) *debugTask {
+	if m := encodable(t.Metadata); m != nil {
+		copied := *t // the node is shared with other readers of the tree
+		copied.Metadata = m
+		t = &copied
+	}
 	return &debugTask{TaskNode: t, DurationSeconds: now.Sub(t.Started).Seconds()}
+}
+
+// encodable returns a copy of metadata in which every value encoding/json
+// cannot encode (NaN, ±Inf, a channel, a function, a MarshalJSON that fails
+// or panics) is replaced by a mark, "<unencodable: float64 NaN>": one bad
+// value must not make the whole answer a 500 and hide every other task. It
+// returns nil when every value encodes.
+func encodable(metadata map[string]any) map[string]any {
+	var out map[string]any
+	for k, v := range metadata {
+		if canEncode(v) {
+			continue
+		}
+		if out == nil {
+			out = maps.Clone(metadata)
+		}
+		out[k] = unencodableMark(v)
+	}
+	return out
+}
+
+func canEncode(v any) (ok bool) {
+	defer func() {
+		if recover() != nil { // a MarshalJSON method that panics
+			ok = false
+		}
+	}()
+	_, err := json.Marshal(v)
+	return err == nil
+}
+
+// unencodableMark names v's type and, where it says something, its value: a
+// channel's or a function's value is only an address.
+func unencodableMark(v any) string {
+	switch reflect.ValueOf(v).Kind() {
+	case reflect.Chan, reflect.Func, reflect.UnsafePointer:
+		return fmt.Sprintf("<unencodable: %T>", v)
+	}
+	return fmt.Sprintf("<unencodable: %T %v>", v, v)
 }
 
 func countTasks(tasks []supervisor.Node) *taskCounts {

@@ -85,7 +85,9 @@ var errorTable = []struct {
 // entrypoint returns one (see Error and Errorf) to answer something other
 // than 500.
 type HTTPError struct {
-	// Status is the HTTP status code of the answer.
+	// Status is the HTTP status code of the answer, from 200 to 999 but not
+	// 204 or 304 (which have no body); with any other the answer is a 500,
+	// and the log line says which status was asked for.
 	Status int
 	// Message is the answer's "error" field.
 	Message string
@@ -96,8 +98,14 @@ type HTTPError struct {
 // Error returns the message.
 func (e *HTTPError) Error() string { return e.Message }
 
-// Unwrap returns the underlying error.
-func (e *HTTPError) Unwrap() error { return e.Err }
+// Unwrap returns the underlying error. A nil *HTTPError unwraps to nil, so
+// that errors.Is and errors.As can walk past one returned by mistake.
+func (e *HTTPError) Unwrap() error {
+	if e == nil {
+		return nil
+	}
+	return e.Err
+}
 
 // Error returns an error that an entrypoint answers with status and body
 // {"error":"<message>"}: Error(422, "bad input").
@@ -147,8 +155,7 @@ func answerFor(err error) (int, errorBody) {
 	if errors.As(err, &detailed) {
 		body.Details = detailed.details
 	}
-	var httpErr *HTTPError
-	if errors.As(err, &httpErr) {
+	if httpErr := asHTTPError(err); httpErr != nil && canAnswer(httpErr.Status) {
 		body.Error = httpErr.Message
 		return httpErr.Status, body
 	}
@@ -163,6 +170,22 @@ func answerFor(err error) (int, errorBody) {
 	}
 	body.Error = err.Error()
 	return http.StatusInternalServerError, body
+}
+
+// asHTTPError returns the *HTTPError along err's chain, nil if none (or a
+// typed nil one, which chooses nothing).
+func asHTTPError(err error) *HTTPError {
+	var httpErr *HTTPError
+	errors.As(err, &httpErr)
+	return httpErr
+}
+
+// canAnswer says whether an error answer can have status: net/http panics
+// outside 100..999, sends 200 after an informational 1xx (101 switches
+// protocols) and drops the body of a 204 or 304. An HTTPError with another
+// status is answered as a plain error: 500 with its message.
+func canAnswer(status int) bool {
+	return status >= 200 && status <= 999 && status != http.StatusNoContent && status != http.StatusNotModified
 }
 
 // errorType names err's kind for a stream's error event, where the reference

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/agentvisor/agentvisor/internal/errtext"
 	"github.com/agentvisor/agentvisor/supervisor"
 )
 
@@ -123,14 +124,17 @@ func jsonProblem(b []byte) string {
 	return "not a JSON value"
 }
 
-// invoke calls the entrypoint, turning a panic into a *PanicError.
+// invoke calls the entrypoint, turning a panic into a *PanicError. Its
+// error is made safe to read here, where it leaves user code, so that the
+// answer and the log lines never call an Error method that panics.
 func (s *Server) invoke(ctx context.Context, req *Request) (result any, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			err = s.recovered(ctx, v, supervisor.PanicHandler)
 		}
 	}()
-	return s.cfg.Entrypoint(ctx, req)
+	result, err = s.cfg.Entrypoint(ctx, req)
+	return result, errtext.Safe(err)
 }
 
 // recovered logs a panic recovered in user code at source (one of the

@@ -3,7 +3,9 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -63,11 +65,14 @@ type Request struct {
 	SessionID string
 	// RequestID is the platform's request id, or a UUID made for this request.
 	RequestID string
-	// Headers are the forwardable request headers: Authorization under that
-	// key, and under their lowercase names (as the reference's Starlette
-	// sees them) the headers that are neither standard HTTP headers nor
-	// x-amz-/x-amzn- ones, except the X-Amzn-Bedrock-AgentCore-Runtime-Custom-
-	// headers. Repeated headers are joined with ", ". Nil when there are none.
+	// Headers are the forwardable request headers, as the reference
+	// forwards them: Authorization under that key, and under their
+	// lowercase names (as the reference's Starlette sees them) the headers
+	// that are not in the reference's restricted list (standard, caching,
+	// security, proxy and CDN headers), not x-amz- ones but
+	// X-Amz-Bedrock-AgentCore-Identity-WAT, and not x-amzn- ones but the
+	// X-Amzn-Bedrock-AgentCore-Runtime-Custom- headers. Repeated headers are
+	// joined with ", ". Nil when there are none.
 	Headers map[string]string
 	// WorkloadAccessToken is the workload identity token, "" if none.
 	WorkloadAccessToken string
@@ -102,32 +107,55 @@ func newRequest(r *http.Request, payload json.RawMessage) *Request {
 	}
 }
 
-// restrictedHeaders are standard HTTP headers (lowercase) that describe the
-// connection or the client rather than the caller's intent, and headers the
-// Request carries in their own fields; they are never forwarded.
-var restrictedHeaders = map[string]bool{
-	"accept": true, "accept-charset": true, "accept-encoding": true, "accept-language": true,
-	"cache-control": true, "connection": true, "content-encoding": true, "content-length": true,
-	"content-type": true, "cookie": true, "date": true, "expect": true, "forwarded": true,
-	"host": true, "keep-alive": true, "origin": true, "pragma": true, "range": true,
-	"referer": true, "te": true, "trailer": true, "transfer-encoding": true, "upgrade": true,
-	"user-agent": true, "via": true, "x-real-ip": true,
-	"workloadaccesstoken": true, "oauth2callbackurl": true,
-}
+// restrictedHeaders are the names (lowercase) the reference never forwards:
+// its RESTRICTED_HEADERS, in aws/bedrock-agentcore-sdk-python,
+// src/bedrock_agentcore/runtime/models.py (read at commit ddfab76, 2026-08-20),
+// which follows the platform's header allowlist rules. Its HTTP/2 pseudo
+// headers (":method", ...) are left out: net/http never shows them as
+// headers.
+var restrictedHeaders = nameSet(strings.Fields(`
+		proxy-authorization www-authenticate
+		accept accept-charset accept-encoding accept-language content-type content-length
+		content-encoding content-language content-location content-range
+		cache-control etag expires if-match if-modified-since if-none-match if-range
+		if-unmodified-since last-modified pragma vary
+		connection keep-alive proxy-connection upgrade
+		host user-agent referer from
+		range accept-ranges transfer-encoding te trailer
+		server date location retry-after
+		set-cookie cookie
+		content-security-policy content-security-policy-report-only strict-transport-security
+		x-content-type-options x-frame-options x-xss-protection referrer-policy permissions-policy
+		cross-origin-embedder-policy cross-origin-opener-policy cross-origin-resource-policy
+		access-control-allow-origin access-control-allow-methods access-control-allow-headers
+		access-control-allow-credentials access-control-expose-headers access-control-max-age
+		access-control-request-method access-control-request-headers origin
+		accept-ch accept-ch-lifetime dpr width viewport-width downlink ect rtt save-data
+		clear-site-data feature-policy expect-ct public-key-pins public-key-pins-report-only
+		via forwarded x-forwarded-for x-forwarded-host x-forwarded-proto x-real-ip
+		x-requested-with x-csrf-token
+		true-client-ip x-client-ip x-cluster-client-ip x-originating-ip x-source-ip
+		x-original-url x-original-host x-rewrite-url
+		cf-ray cf-connecting-ip x-amz-cf-id x-cache x-served-by
+		link
+		sec-websocket-key sec-websocket-accept sec-websocket-version sec-websocket-protocol
+		sec-websocket-extensions`), strings.ToLower)
 
 // restrictedCanonical is restrictedHeaders as the server keys a request's
 // headers, in canonical form: most of a request's headers are skipped
 // without lowering their names, which would allocate.
-var restrictedCanonical = func() map[string]bool {
-	m := make(map[string]bool, len(restrictedHeaders))
-	for name := range restrictedHeaders {
-		m[http.CanonicalHeaderKey(name)] = true
-	}
-	return m
-}()
+var restrictedCanonical = nameSet(slices.Collect(maps.Keys(restrictedHeaders)), http.CanonicalHeaderKey)
 
-// restrictedPrefixes start families of headers that are never forwarded.
-var restrictedPrefixes = []string{"x-forwarded-", "proxy-", "sec-", "if-", "access-control-request-"}
+func nameSet(names []string, form func(string) string) map[string]bool {
+	set := make(map[string]bool, len(names))
+	for _, name := range names {
+		set[form(name)] = true
+	}
+	return set
+}
+
+// lowerWATHeader is the one x-amz- header the reference forwards.
+var lowerWATHeader = strings.ToLower(HeaderWorkloadAccessToken)
 
 // forwardableHeaders applies the contract's forwarding rules.
 func forwardableHeaders(h http.Header) map[string]string {
@@ -149,20 +177,18 @@ func forwardableHeaders(h http.Header) map[string]string {
 }
 
 // forwardKey says whether the header named lower (lowercase) is forwarded,
-// and under which key.
+// and under which key: the reference's is_forwardable_header, and
+// Authorization under that exact key.
 func forwardKey(lower string) (string, bool) {
 	switch {
 	case lower == "authorization":
 		return "Authorization", true
-	case strings.HasPrefix(lower, lowerCustomPrefix):
-		return lower, true
-	case strings.HasPrefix(lower, "x-amz-"), strings.HasPrefix(lower, "x-amzn-"), restrictedHeaders[lower]:
+	case restrictedHeaders[lower]:
 		return "", false
-	}
-	for _, prefix := range restrictedPrefixes {
-		if strings.HasPrefix(lower, prefix) {
-			return "", false
-		}
+	case strings.HasPrefix(lower, "x-amz-"):
+		return lower, lower == lowerWATHeader
+	case strings.HasPrefix(lower, "x-amzn-"):
+		return lower, strings.HasPrefix(lower, lowerCustomPrefix)
 	}
 	return lower, true
 }

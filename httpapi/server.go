@@ -52,19 +52,62 @@ type Config struct {
 	// MaxBodyBytes limits request bodies; larger ones are answered 413.
 	// Default DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// WebSocketMaxMessageBytes limits the size of a message a /ws client
+	// sends; a larger one closes the session with 1009 (message too big),
+	// the reason naming the limit. Default DefaultWebSocketMaxMessageBytes.
+	WebSocketMaxMessageBytes int64
+	// WebSocketMessageTimeout is how long a /ws message may take to arrive
+	// once its first byte has; a client that stalls mid-message is cut with
+	// 1008 (policy violation). A session idle between messages is never
+	// cut. Default DefaultWebSocketMessageTimeout.
+	WebSocketMessageTimeout time.Duration
+	// IdleTimeout is how long Serve keeps a keep-alive connection open
+	// between two requests; it never cuts a request or a stream, however
+	// long, nor a WebSocket session. Default DefaultIdleTimeout.
+	IdleTimeout time.Duration
 }
+
+// DefaultWebSocketMaxMessageBytes is Config.WebSocketMaxMessageBytes's
+// default, 16 MiB: the reference's server (uvicorn with the websockets
+// library) accepts messages up to that size.
+const DefaultWebSocketMaxMessageBytes = 16 << 20
+
+// DefaultWebSocketMessageTimeout is Config.WebSocketMessageTimeout's default:
+// time for a 16 MiB message at about 2.5 Mbit/s.
+const DefaultWebSocketMessageTimeout = 60 * time.Second
+
+// DefaultIdleTimeout is Config.IdleTimeout's default: longer than the
+// 60-second idle timeout of the usual load balancers, so that the server is
+// not the side that closes a connection a proxy is about to reuse.
+const DefaultIdleTimeout = 120 * time.Second
 
 func (c Config) withDefaults() (Config, error) {
 	if c.Supervisor == nil {
 		return c, fmt.Errorf("nil Supervisor: %w", ErrInvalidConfig)
 	}
-	switch {
-	case c.MaxBodyBytes < 0:
-		return c, fmt.Errorf("MaxBodyBytes %d: %w", c.MaxBodyBytes, ErrInvalidConfig)
-	case c.MaxBodyBytes == 0:
-		c.MaxBodyBytes = DefaultMaxBodyBytes
+	var err error
+	if c.MaxBodyBytes, err = orDefault("MaxBodyBytes", c.MaxBodyBytes, DefaultMaxBodyBytes); err != nil {
+		return c, err
 	}
-	return c, nil
+	if c.IdleTimeout, err = orDefault("IdleTimeout", c.IdleTimeout, DefaultIdleTimeout); err != nil {
+		return c, err
+	}
+	if c.WebSocketMessageTimeout, err = orDefault("WebSocketMessageTimeout", c.WebSocketMessageTimeout, DefaultWebSocketMessageTimeout); err != nil {
+		return c, err
+	}
+	c.WebSocketMaxMessageBytes, err = orDefault("WebSocketMaxMessageBytes", c.WebSocketMaxMessageBytes, DefaultWebSocketMaxMessageBytes)
+	return c, err
+}
+
+// orDefault returns v, or def for zero; a negative v is invalid.
+func orDefault[T int64 | time.Duration](name string, v, def T) (T, error) {
+	switch {
+	case v < 0:
+		return v, fmt.Errorf("%s %v: %w", name, v, ErrInvalidConfig)
+	case v == 0:
+		return def, nil
+	}
+	return v, nil
 }
 
 // Server serves the agent contract over HTTP: /ping, /invocations and /ws.
@@ -102,7 +145,10 @@ func New(cfg Config) (*Server, error) {
 	s.http = &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: readHeaderTimeout,
-		ErrorLog:          stdlog.New(s.log.With().Str("source", "net/http").Logger(), "", 0),
+		IdleTimeout:       cfg.IdleTimeout, // between requests only: no ReadTimeout or WriteTimeout, which would cut long ones
+		// OPTIONS * goes to the router (a JSON 404), not net/http's empty 200.
+		DisableGeneralOptionsHandler: true,
+		ErrorLog:                     stdlog.New(s.log.With().Str("source", "net/http").Logger(), "", 0),
 	}
 	return s, nil
 }
@@ -187,10 +233,13 @@ func (s *Server) Drain() {
 // Draining reports whether Drain was called.
 func (s *Server) Draining() bool { return s.draining.Load() }
 
-// Shutdown drains, stops accepting connections, cancels the WebSocket
-// sessions' contexts and waits for in-flight requests and sessions until ctx
-// is done; then it closes the connections left, which cancels their
-// requests' contexts. Calling it again returns the first result.
+// Shutdown drains, stops accepting connections, and waits for in-flight
+// requests until ctx is done; then it closes the connections left, which
+// cancels their requests' contexts. Every open WebSocket session is closed
+// with 1001 (going away), even when ctx is already done, and then its
+// handler's context is cancelled; Shutdown waits for the handlers until ctx
+// is done but at least 15 s, and reports those still running then (they
+// ignore their context). Calling it again returns the first result.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.shutdownOnce.Do(func() {
 		s.Drain()
@@ -200,7 +249,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			err = errors.Join(err, s.http.Close())
 		}
 		if waitErr := s.sessions.wait(ctx); waitErr != nil {
-			s.log.Error().Err(waitErr).Msg("WebSocket handlers still running after shutdown: they ignore their context")
+			s.log.Error().Err(waitErr).Msg("WebSocket handlers still running after shutdown")
 			err = errors.Join(err, waitErr)
 		}
 		if err != nil {
@@ -228,7 +277,11 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) {
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, body := answerFor(err)
 	if status >= http.StatusInternalServerError && !errors.Is(err, ErrDraining) {
-		hlog.FromRequest(r).Error().Err(err).Int("status", status).Msg("request failed")
+		ev := hlog.FromRequest(r).Error().Err(err).Int("status", status)
+		if httpErr := asHTTPError(err); httpErr != nil && httpErr.Status != status {
+			ev = ev.Int("invalid_status", httpErr.Status) // the entrypoint's mistake, answered 500
+		}
+		ev.Msg("request failed")
 	}
 	writeErrorBody(w, status, body)
 }

@@ -234,16 +234,21 @@ func TestRequestContext(t *testing.T) {
 				"X-Amzn-Trace-Id":                             {"t"},
 				"X-Amz-Date":                                  {"d"},
 			},
-			httpapi.Request{SessionID: "s-1", WorkloadAccessToken: "wat-1", OAuth2CallbackURL: "https://cb"},
+			// The reference forwards the token and the callback headers too.
+			httpapi.Request{SessionID: "s-1", WorkloadAccessToken: "wat-1", OAuth2CallbackURL: "https://cb", Headers: map[string]string{
+				"oauth2callbackurl": "https://cb", "x-amz-bedrock-agentcore-identity-wat": "wat-1",
+			}},
 		},
-		{"legacy token header", http.Header{"Workloadaccesstoken": {"wat-2"}}, httpapi.Request{WorkloadAccessToken: "wat-2"}},
+		{"legacy token header", http.Header{"Workloadaccesstoken": {"wat-2"}}, httpapi.Request{
+			WorkloadAccessToken: "wat-2", Headers: map[string]string{"workloadaccesstoken": "wat-2"},
+		}},
 		{
 			"forwarded", http.Header{
 				"Authorization": {"Bearer t"},
 				"X-Amzn-Bedrock-Agentcore-Runtime-Custom-Tenant": {"acme"},
-				"X-Team":    {"a", "b"},
-				"Cookie":    {"c=1"},
-				"Sec-Fetch": {"x"},
+				"X-Team":            {"a", "b"},
+				"Cookie":            {"c=1"},
+				"Sec-Websocket-Key": {"x"},
 			},
 			httpapi.Request{Headers: map[string]string{
 				"Authorization": "Bearer t",
@@ -348,15 +353,11 @@ func TestWebSocket(t *testing.T) {
 	}
 	t.Run("a failing handler closes with 1011", func(t *testing.T) {
 		_, base := mustServe(t, httpapi.Config{WebSocket: failing})
-		conn, _, err := websocket.Dial(context.Background(), "ws"+strings.TrimPrefix(base, "http")+"/ws", nil)
-		if err != nil {
+		conn, ctx := mustDialWebSocket(t, base)
+		if err := conn.Write(ctx, websocket.MessageText, []byte("{}")); err != nil {
 			t.Fatal(err)
 		}
-		defer conn.CloseNow()
-		if err := conn.Write(context.Background(), websocket.MessageText, []byte("{}")); err != nil {
-			t.Fatal(err)
-		}
-		_, _, err = conn.Read(context.Background())
+		_, _, err := conn.Read(ctx)
 		if got := websocket.CloseStatus(err); got != websocket.StatusInternalError {
 			t.Fatalf("close status %v (%v), want 1011", got, err)
 		}
@@ -377,16 +378,14 @@ func TestWebSocket(t *testing.T) {
 	})
 	t.Run("shutdown ends open sessions", func(t *testing.T) {
 		srv, base := mustServe(t, httpapi.Config{WebSocket: failing})
-		conn, _, err := websocket.Dial(context.Background(), "ws"+strings.TrimPrefix(base, "http")+"/ws", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.CloseNow()
+		conn, ctx := mustDialWebSocket(t, base)
+		read := make(chan error, 1)
+		go func() { _, _, err := conn.Read(ctx); read <- err }() // answers the close
 		if err := srv.Shutdown(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := conn.Read(context.Background()); err == nil {
-			t.Fatal("the session outlived Shutdown")
+		if err := <-read; websocket.CloseStatus(err) != websocket.StatusGoingAway {
+			t.Fatalf("client read %v, want close 1001", err)
 		}
 	})
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/agentvisor/agentvisor/internal/errtext"
 	"github.com/agentvisor/agentvisor/supervisor"
 )
 
@@ -66,7 +67,7 @@ func (s *Server) pump(ctx context.Context, out *eventWriter, stream Stream) (err
 	}()
 	for item, itemErr := range stream {
 		if itemErr != nil {
-			return itemErr
+			return errtext.Safe(itemErr) // its text goes into the last event
 		}
 		if err := out.send(item); err != nil {
 			if errors.Is(err, errClientGone) {
