@@ -129,9 +129,10 @@ func (s *TaskSupervisor) terminated(pid *actor.PID) {
 
 // lookup finds a task: live, or over and kept.
 func (s *TaskSupervisor) lookup(id TaskID) TaskLookup {
-	if rec := s.byID[id]; rec != nil {
+	if rec := s.byID[id]; rec != nil && rec.outcome == OutcomeNone {
 		return TaskLookup{Report: rec.report(), Found: true}
 	}
+	// An ended task is what was kept of it, even while its actor stops.
 	rep, ok := s.results.get(id, time.Now())
 	return TaskLookup{Report: rep, Found: ok}
 }
