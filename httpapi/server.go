@@ -1,12 +1,14 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	stdlog "log"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -65,6 +67,13 @@ type Config struct {
 	// between two requests; it never cuts a request or a stream, however
 	// long, nor a WebSocket session. Default DefaultIdleTimeout.
 	IdleTimeout time.Duration
+	// Addr is where Run listens; an IPv4 host (0.0.0.0, the platform's) is
+	// listened on over IPv4 alone. Default "0.0.0.0:" and the PORT
+	// environment variable, or 8080.
+	Addr string
+	// DrainTimeout is how long Run's stop waits for the tasks before it
+	// cancels them. Default DefaultDrainTimeout.
+	DrainTimeout time.Duration
 }
 
 // DefaultWebSocketMaxMessageBytes is Config.WebSocketMaxMessageBytes's
@@ -94,6 +103,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.WebSocketMessageTimeout, err = orDefault("WebSocketMessageTimeout", c.WebSocketMessageTimeout, DefaultWebSocketMessageTimeout); err != nil {
 		return c, err
+	}
+	if c.DrainTimeout, err = orDefault("DrainTimeout", c.DrainTimeout, DefaultDrainTimeout); err != nil {
+		return c, err
+	}
+	if c.Addr == "" {
+		c.Addr = "0.0.0.0:" + cmp.Or(os.Getenv("PORT"), "8080")
 	}
 	c.WebSocketMaxMessageBytes, err = orDefault("WebSocketMaxMessageBytes", c.WebSocketMaxMessageBytes, DefaultWebSocketMaxMessageBytes)
 	return c, err
@@ -229,9 +244,6 @@ func (s *Server) Drain() {
 		s.log.Info().Msg("draining: new invocations are refused")
 	}
 }
-
-// Draining reports whether Drain was called.
-func (s *Server) Draining() bool { return s.draining.Load() }
 
 // Shutdown drains, stops accepting connections, and waits for in-flight
 // requests until ctx is done; then it closes the connections left, which

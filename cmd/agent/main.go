@@ -35,15 +35,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
-
-	"github.com/agentvisor/agentvisor/internal/lifecycle"
 )
 
 func main() {
-	ctx, hard := lifecycle.Signals()
-	if err := run(ctx, hard, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+	if err := run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "agent:", err)
 		os.Exit(1)
 	}

@@ -70,7 +70,7 @@ func mustRun(t *testing.T, args ...string) *agentProcess {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &agentProcess{stop: cancel, done: make(chan error, 1), logs: &syncBuffer{}}
 	go func() {
-		p.done <- run(ctx, nil, append([]string{"-addr", "127.0.0.1:0"}, args...), func(string) string { return "" }, io.Discard, p.logs)
+		p.done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), func(string) string { return "" }, io.Discard, p.logs)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -131,6 +131,49 @@ func TestREADMESession(t *testing.T) {
 		status, body := p.curl(t, s.method, s.path, s.body)
 		if status != 200 || !regexp.MustCompile(s.want).MatchString(body) {
 			t.Fatalf("%s %s %s: got %d %s, want %s", s.method, s.path, s.body, status, body, s.want)
+		}
+	}
+}
+
+// The result action: a task's state while it runs, its outcome and result
+// once over, a 404 JSON error for an id that is no task, a 400 for one that
+// is no integer.
+func TestResultAction(t *testing.T) {
+	p := mustRun(t)
+	status, body := p.curl(t, "POST", "/invocations", `{"action": "process", "data_id": "d1", "seconds": 0.2}`)
+	m := regexp.MustCompile(`"task_id": ([0-9]+)`).FindStringSubmatch(body)
+	if status != 200 || m == nil {
+		t.Fatalf("process: %d %s", status, body)
+	}
+	ask := `{"action": "result", "task_id": ` + m[1] + `}`
+	if status, body := p.curl(t, "POST", "/invocations", ask); status != 200 ||
+		!regexp.MustCompile(`^\{"task_id": [0-9]+, "name": "data_processing", "state": "running", "done": false\}$`).MatchString(body) {
+		t.Fatalf("result while running: %d %s", status, body)
+	}
+	done := regexp.MustCompile(`^\{"task_id": [0-9]+, "name": "data_processing", "state": "succeeded", "done": true, "result": \{"data_id": "d1", "seconds": 0.2\}\}$`)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		status, body := p.curl(t, "POST", "/invocations", ask)
+		if status == 200 && done.MatchString(body) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("result after the task: %d %s", status, body)
+		}
+		time.Sleep(20 * time.Millisecond) // a poll interval
+	}
+	for _, tc := range []struct {
+		body   string
+		status int
+		want   string
+	}{
+		{`{"action": "result", "task_id": 999999999}`, 404, `{"error":"task 999999999 not found: unknown, or ended longer ago than its outcome is kept"}`},
+		{`{"action": "result", "task_id": -1}`, 404, `{"error":"task -1 not found: unknown, or ended longer ago than its outcome is kept"}`},
+		{`{"action": "result", "task_id": "1"}`, 400, `{"error":"task_id must be a JSON integer"}`},
+		{`{"action": "result"}`, 400, `{"error":"task_id must be a JSON integer"}`},
+	} {
+		if status, body := p.curl(t, "POST", "/invocations", tc.body); status != tc.status || body != tc.want {
+			t.Errorf("%s: %d %s, want %d %s", tc.body, status, body, tc.status, tc.want)
 		}
 	}
 }
@@ -200,7 +243,7 @@ func tryGet(url string) (string, int, error) {
 
 func TestRunHelpAndBadFlags(t *testing.T) {
 	var out bytes.Buffer
-	if err := run(context.Background(), nil, []string{"-h"}, func(string) string { return "" }, &out, io.Discard); err != nil {
+	if err := run(context.Background(), []string{"-h"}, func(string) string { return "" }, &out, io.Discard); err != nil {
 		t.Fatalf("-h: %v", err)
 	}
 	if !strings.Contains(out.String(), "-drain-timeout") {
@@ -209,7 +252,7 @@ func TestRunHelpAndBadFlags(t *testing.T) {
 	if !strings.Contains(out.String(), "a flag given wins over its environment variable") {
 		t.Fatalf("usage does not say which of a flag and the environment wins: %s", out.String())
 	}
-	err := run(context.Background(), nil, []string{"-log-format", "xml"}, func(string) string { return "" }, io.Discard, io.Discard)
+	err := run(context.Background(), []string{"-log-format", "xml"}, func(string) string { return "" }, io.Discard, io.Discard)
 	if !errors.Is(err, errUsage) {
 		t.Fatalf("bad flag: %v", err)
 	}
@@ -255,7 +298,7 @@ func TestConsoleLogsWithoutTerminalHaveNoColour(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, nil, []string{"-addr", "127.0.0.1:0", "-log-format", "console"}, func(string) string { return "" }, io.Discard, logs)
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-log-format", "console"}, func(string) string { return "" }, io.Discard, logs)
 	}()
 	proctest.WaitFor(t, "the listening line", func() bool { return strings.Contains(logs.String(), "listening") })
 	cancel()

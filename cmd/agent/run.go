@@ -11,15 +11,15 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/agentvisor/agentvisor/httpapi"
-	"github.com/agentvisor/agentvisor/internal/lifecycle"
+	"github.com/agentvisor/agentvisor/internal/seed"
 	"github.com/agentvisor/agentvisor/supervisor"
 )
 
-// run serves the seed agent until ctx is done (a signal, in main), then
-// drains and stops, cutting the drain short when hard is closed (a second
-// signal); `agent tree ...` prints the actor tree of a running agent
-// instead. It returns nil after a clean stop, and for -h.
-func run(ctx context.Context, hard <-chan struct{}, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+// run serves the seed agent until a signal or until ctx is done, then
+// drains and stops (httpapi.Server.Run); `agent tree ...` prints the actor
+// tree of a running agent instead. It returns nil after a clean stop, and
+// for -h.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "tree" {
 		return runTree(ctx, args[1:], stdout)
 	}
@@ -35,15 +35,12 @@ func run(ctx context.Context, hard <-chan struct{}, args []string, getenv func(s
 	if err != nil {
 		return err
 	}
-	srv, err := httpapi.New(httpapi.Config{Supervisor: sup, Logger: log, Entrypoint: newSeed(sup, log).invoke, Debug: cfg.debug})
+	srv, err := httpapi.New(httpapi.Config{Supervisor: sup, Logger: log, Entrypoint: seed.New(sup, log).Invoke, Debug: cfg.debug,
+		Addr: cfg.addr, DrainTimeout: cfg.drainTimeout})
 	if err != nil {
 		return errors.Join(err, sup.Shutdown(context.Background()))
 	}
-	ln, err := lifecycle.Listen(cfg.addr)
-	if err != nil {
-		return errors.Join(err, sup.Shutdown(context.Background()))
-	}
-	return lifecycle.Serve(ctx, ln, lifecycle.Config{Server: srv, Supervisor: sup, Logger: log, DrainTimeout: cfg.drainTimeout, Hard: hard})
+	return srv.Run(ctx)
 }
 
 // newLogger is the process's logger: JSON lines, or console text on request,

@@ -54,7 +54,7 @@ func golden(t *testing.T, name, got string) {
 // tree runs `agent tree args...` and returns its output and error.
 func tree(ctx context.Context, args ...string) (string, error) {
 	var out bytes.Buffer
-	err := run(ctx, nil, append([]string{"tree"}, args...), func(string) string { return "" }, &out, io.Discard)
+	err := run(ctx, append([]string{"tree"}, args...), func(string) string { return "" }, &out, io.Discard)
 	return out.String(), err
 }
 
@@ -178,7 +178,7 @@ func TestTreeWatch(t *testing.T) {
 			defer cancel()
 			out := &frameCounter{want: 3, stop: cancel}
 			args := append([]string{"tree", "-watch", "-interval", "1ms"}, tt.args...)
-			if err := run(ctx, nil, args, func(string) string { return "" }, out, io.Discard); err != nil {
+			if err := run(ctx, args, func(string) string { return "" }, out, io.Discard); err != nil {
 				t.Fatalf("an interrupted watch returns nil, got %v", err)
 			}
 			text := out.buf.String()

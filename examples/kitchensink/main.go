@@ -21,21 +21,19 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/agentvisor/agentvisor/examples/kitchensink/agent"
-	"github.com/agentvisor/agentvisor/internal/lifecycle"
 	"github.com/agentvisor/agentvisor/supervisor"
 )
 
 func main() {
-	ctx, hard := lifecycle.Signals()
-	if err := run(ctx, hard, os.Args[1:], os.Stderr); err != nil {
+	if err := run(context.Background(), os.Args[1:], os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "kitchensink:", err)
 		os.Exit(1)
 	}
 }
 
-// run serves the kitchensink agent until ctx is done, then drains and
-// stops, cutting the drain short when hard is closed.
-func run(ctx context.Context, hard <-chan struct{}, args []string, stderr io.Writer) error {
+// run serves the kitchensink agent until a signal or until ctx is done, then
+// drains and stops (httpapi.Server.Run).
+func run(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("kitchensink", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
@@ -54,13 +52,9 @@ func run(ctx context.Context, hard <-chan struct{}, args []string, stderr io.Wri
 	if err != nil {
 		return err
 	}
-	srv, err := agent.New(agent.Config{Supervisor: sup, Logger: log, Debug: *debug, Ping: mode})
+	srv, err := agent.New(agent.Config{Supervisor: sup, Logger: log, Debug: *debug, Ping: mode, Addr: *addr, DrainTimeout: *drain})
 	if err != nil {
 		return errors.Join(err, sup.Shutdown(context.Background()))
 	}
-	ln, err := lifecycle.Listen(*addr)
-	if err != nil {
-		return errors.Join(err, sup.Shutdown(context.Background()))
-	}
-	return lifecycle.Serve(ctx, ln, lifecycle.Config{Server: srv, Supervisor: sup, Logger: log, DrainTimeout: *drain, Hard: hard})
+	return srv.Run(ctx)
 }

@@ -10,6 +10,11 @@
 //	process          starts "data_processing" (data_id, seconds; default 30 s)
 //	cleanup          starts "cleanup" (seconds; default 10 s)
 //	status           {"ping_status": ..., "active_tasks": n, "running_jobs": [...]}
+//	result           one task by task_id: its state, and its result or error
+//	                 once over; 404 for an unknown or expired id
+//
+// (those four are the seed agent's, package internal/seed)
+//
 //	track            AddAsyncTask("manual", {"note": <note>}), answers {"task_id": id}
 //	complete         {"completed": CompleteAsyncTask(task_id)}; false for any
 //	                 integer that is no tracked task, 400 for a non-integer
@@ -36,6 +41,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/agentvisor/agentvisor/httpapi"
+	"github.com/agentvisor/agentvisor/internal/seed"
 	"github.com/agentvisor/agentvisor/supervisor"
 )
 
@@ -78,6 +84,9 @@ type Config struct {
 	Debug bool
 	// Ping chooses the custom ping function; "" is PingAuto.
 	Ping PingMode
+	// Addr and DrainTimeout are the server's (httpapi.Config) for Run.
+	Addr         string
+	DrainTimeout time.Duration
 }
 
 // New installs the ping function cfg.Ping asks for and returns the
@@ -86,13 +95,15 @@ func New(cfg Config) (*httpapi.Server, error) {
 	if err := installPing(cfg.Supervisor, cfg.Ping); err != nil {
 		return nil, fmt.Errorf("new kitchensink: %w", err)
 	}
-	a := &agent{sup: cfg.Supervisor, log: cfg.Logger.With().Str("component", "kitchensink").Logger()}
+	a := &agent{sup: cfg.Supervisor, seed: seed.New(cfg.Supervisor, cfg.Logger), log: cfg.Logger.With().Str("component", "kitchensink").Logger()}
 	return httpapi.New(httpapi.Config{
-		Supervisor: cfg.Supervisor,
-		Logger:     cfg.Logger,
-		Entrypoint: a.invoke,
-		WebSocket:  a.echoWebSocket,
-		Debug:      cfg.Debug,
+		Supervisor:   cfg.Supervisor,
+		Logger:       cfg.Logger,
+		Entrypoint:   a.invoke,
+		WebSocket:    a.echoWebSocket,
+		Debug:        cfg.Debug,
+		Addr:         cfg.Addr,
+		DrainTimeout: cfg.DrainTimeout,
 	})
 }
 
@@ -113,33 +124,35 @@ func installPing(sup *supervisor.Supervisor, mode PingMode) error {
 
 // agent holds what the actions need.
 type agent struct {
-	sup *supervisor.Supervisor
-	log zerolog.Logger
+	sup  *supervisor.Supervisor
+	seed *seed.Agent // process, cleanup, status and result
+	log  zerolog.Logger
 }
 
 // action handles one action of the table in the package doc.
-type action func(ctx context.Context, req *httpapi.Request, p payload) (any, error)
+type action func(ctx context.Context, req *httpapi.Request, p seed.Payload) (any, error)
 
 func (a *agent) actions() map[string]action {
 	return map[string]action{
-		"process":  a.process,
-		"cleanup":  a.cleanup,
-		"status":   a.status,
+		"process":  func(_ context.Context, _ *httpapi.Request, p seed.Payload) (any, error) { return a.seed.Process(p) },
+		"cleanup":  func(_ context.Context, _ *httpapi.Request, p seed.Payload) (any, error) { return a.seed.Cleanup(p) },
+		"status":   func(context.Context, *httpapi.Request, seed.Payload) (any, error) { return a.seed.Status(), nil },
+		"result":   func(_ context.Context, _ *httpapi.Request, p seed.Payload) (any, error) { return a.seed.Result(p) },
 		"track":    a.track,
 		"complete": a.complete,
-		"fail":     func(context.Context, *httpapi.Request, payload) (any, error) { return nil, errors.New("boom") },
-		"http_error": func(context.Context, *httpapi.Request, payload) (any, error) {
+		"fail":     func(context.Context, *httpapi.Request, seed.Payload) (any, error) { return nil, errors.New("boom") },
+		"http_error": func(context.Context, *httpapi.Request, seed.Payload) (any, error) {
 			return nil, httpapi.Error(http.StatusUnprocessableEntity, "bad input")
 		},
-		"string":      func(context.Context, *httpapi.Request, payload) (any, error) { return "hello", nil },
-		"none":        func(context.Context, *httpapi.Request, payload) (any, error) { return nil, nil },
+		"string":      func(context.Context, *httpapi.Request, seed.Payload) (any, error) { return "hello", nil },
+		"none":        func(context.Context, *httpapi.Request, seed.Payload) (any, error) { return nil, nil },
 		"context":     a.context,
 		"stream":      a.stream,
 		"stream_fail": a.streamFail,
 		"sleep":       a.sleep,
 		"task_fail":   a.taskFail,
 		"task_panic":  a.taskPanic,
-		"panic": func(context.Context, *httpapi.Request, payload) (any, error) {
+		"panic": func(context.Context, *httpapi.Request, seed.Payload) (any, error) {
 			panic("kitchensink handler panics on purpose")
 		},
 	}
@@ -147,8 +160,8 @@ func (a *agent) actions() map[string]action {
 
 // invoke is the entrypoint: it dispatches on the action.
 func (a *agent) invoke(ctx context.Context, req *httpapi.Request) (any, error) {
-	p := parsePayload(req.Payload)
-	if act, ok := a.actions()[p.action()]; ok {
+	p := seed.ParsePayload(req.Payload)
+	if act, ok := a.actions()[p.Action()]; ok {
 		return act(ctx, req, p)
 	}
 	return echoResult{Echo: req.Payload}, nil
@@ -159,71 +172,20 @@ type echoResult struct {
 	Echo json.RawMessage `json:"echo"`
 }
 
-type processResult struct {
-	Message string            `json:"message"`
-	TaskID  supervisor.TaskID `json:"task_id"`
-	Status  string            `json:"status"`
-}
-
-type cleanupResult struct {
-	Message string            `json:"message"`
-	TaskID  supervisor.TaskID `json:"task_id"`
-}
-
-type statusResult struct {
-	PingStatus  string               `json:"ping_status"`
-	ActiveTasks int                  `json:"active_tasks"`
-	RunningJobs []httpapi.RunningJob `json:"running_jobs"`
-}
-
 type taskResult struct {
 	TaskID supervisor.TaskID `json:"task_id"`
 }
 
-func (a *agent) process(_ context.Context, _ *httpapi.Request, p payload) (any, error) {
-	d, _, err := p.seconds(30)
-	if err != nil {
-		return nil, err
-	}
-	dataID := p.value("data_id", "default_data")
-	id, err := a.sup.Go("data_processing", map[string]any{"data_id": dataID}, wait(d))
-	if err != nil {
-		return nil, fmt.Errorf("start processing: %w", err)
-	}
-	return processResult{Message: "Started processing " + display(dataID), TaskID: id, Status: "processing"}, nil
-}
-
-func (a *agent) cleanup(_ context.Context, _ *httpapi.Request, p payload) (any, error) {
-	d, _, err := p.seconds(10)
-	if err != nil {
-		return nil, err
-	}
-	id, err := a.sup.Go("cleanup", nil, wait(d))
-	if err != nil {
-		return nil, fmt.Errorf("start cleanup: %w", err)
-	}
-	return cleanupResult{Message: "Started cleanup", TaskID: id}, nil
-}
-
-func (a *agent) status(context.Context, *httpapi.Request, payload) (any, error) {
-	jobs := httpapi.NewJobStatus(a.sup.AsyncTaskInfo())
-	return statusResult{
-		PingStatus:  a.sup.PingStatus().Status.String(),
-		ActiveTasks: jobs.ActiveCount,
-		RunningJobs: jobs.RunningJobs,
-	}, nil
-}
-
-func (a *agent) track(_ context.Context, _ *httpapi.Request, p payload) (any, error) {
-	id := a.sup.AddAsyncTask("manual", map[string]any{"note": p.value("note", nil)})
+func (a *agent) track(_ context.Context, _ *httpapi.Request, p seed.Payload) (any, error) {
+	id := a.sup.AddAsyncTask("manual", map[string]any{"note": p.Value("note", nil)})
 	if id == 0 {
 		return nil, fmt.Errorf("track manual task: %w", supervisor.ErrShuttingDown)
 	}
 	return taskResult{TaskID: id}, nil
 }
 
-func (a *agent) complete(_ context.Context, _ *httpapi.Request, p payload) (any, error) {
-	id, ok, err := p.taskID()
+func (a *agent) complete(_ context.Context, _ *httpapi.Request, p seed.Payload) (any, error) {
+	id, ok, err := p.TaskID()
 	if err != nil {
 		return nil, err
 	}
@@ -236,7 +198,7 @@ type contextResult struct {
 	RequestHeaders map[string]string `json:"request_headers"`
 }
 
-func (a *agent) context(_ context.Context, req *httpapi.Request, _ payload) (any, error) {
+func (a *agent) context(_ context.Context, req *httpapi.Request, _ seed.Payload) (any, error) {
 	res := contextResult{RequestHeaders: req.Headers}
 	if req.SessionID != "" {
 		res.SessionID = &req.SessionID
@@ -244,13 +206,13 @@ func (a *agent) context(_ context.Context, req *httpapi.Request, _ payload) (any
 	return res, nil
 }
 
-func (a *agent) stream(context.Context, *httpapi.Request, payload) (any, error) {
+func (a *agent) stream(context.Context, *httpapi.Request, seed.Payload) (any, error) {
 	return httpapi.Stream(func(yield func(any, error) bool) {
 		_ = yield(map[string]int{"chunk": 1}, nil) && yield("text", nil)
 	}), nil
 }
 
-func (a *agent) streamFail(context.Context, *httpapi.Request, payload) (any, error) {
+func (a *agent) streamFail(context.Context, *httpapi.Request, seed.Payload) (any, error) {
 	return httpapi.Stream(func(yield func(any, error) bool) {
 		_ = yield(map[string]int{"chunk": 1}, nil) && yield(nil, errors.New("stream broke"))
 	}), nil
@@ -261,8 +223,8 @@ type sleepResult struct {
 	Slept json.Number `json:"slept"`
 }
 
-func (a *agent) sleep(ctx context.Context, _ *httpapi.Request, p payload) (any, error) {
-	d, literal, err := p.seconds(2)
+func (a *agent) sleep(ctx context.Context, _ *httpapi.Request, p seed.Payload) (any, error) {
+	d, literal, err := p.Seconds(2)
 	if err != nil {
 		return nil, err
 	}
@@ -275,17 +237,17 @@ func (a *agent) sleep(ctx context.Context, _ *httpapi.Request, p payload) (any, 
 // errTaskFailed is what the task_fail task fails with.
 var errTaskFailed = errors.New("kitchensink task fails on purpose")
 
-func (a *agent) taskFail(_ context.Context, _ *httpapi.Request, p payload) (any, error) {
+func (a *agent) taskFail(_ context.Context, _ *httpapi.Request, p seed.Payload) (any, error) {
 	return a.startAfter(p, "task_fail", func() error { return errTaskFailed })
 }
 
-func (a *agent) taskPanic(_ context.Context, _ *httpapi.Request, p payload) (any, error) {
+func (a *agent) taskPanic(_ context.Context, _ *httpapi.Request, p seed.Payload) (any, error) {
 	return a.startAfter(p, "task_panic", func() error { panic("kitchensink task panics on purpose") })
 }
 
 // startAfter starts a task that waits seconds (default 0.2) then runs then.
-func (a *agent) startAfter(p payload, name string, then func() error) (any, error) {
-	d, _, err := p.seconds(0.2)
+func (a *agent) startAfter(p seed.Payload, name string, then func() error) (any, error) {
+	d, _, err := p.Seconds(0.2)
 	if err != nil {
 		return nil, err
 	}
