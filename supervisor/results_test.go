@@ -2,6 +2,7 @@ package supervisor_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"runtime"
 	"testing"
@@ -196,4 +197,23 @@ func TestOutcomesBounded(t *testing.T) {
 			t.Fatalf("results not newest first: %d before %d", results[i-1].ID, results[i].ID)
 		}
 	}
+}
+
+// A Task encodes to JSON with its error as a message.
+func TestTaskJSON(t *testing.T) {
+	inBubble(t, func(t *testing.T) {
+		sup, _ := mustNew(t, supervisor.Config{})
+		id, _ := sup.Go("fails", map[string]any{"k": 1}, func(context.Context) error { return errors.New("disk full") })
+		waitIdle(t, sup)
+		task, _ := sup.Task(id)
+		b, err := json.Marshal(task)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := `{"task_id":` + id.String() + `,"name":"fails","metadata":{"k":1},"state":"over","outcome":"failed","busy":false,` +
+			`"started":"2000-01-01T00:00:00Z","ended":"2000-01-01T00:00:00Z","attempts":1,"error":"disk full"}`
+		if string(b) != want {
+			t.Fatalf("JSON\n%s\nwant\n%s", b, want)
+		}
+	})
 }

@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"time"
@@ -253,32 +254,48 @@ func (o Outcome) String() string { return actors.Outcome(o).String() }
 func (o Outcome) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
 
 // Task is one task as Supervisor.Task reports it: live, or over and kept.
+// It encodes to JSON with the error as its message.
 type Task struct {
-	ID       TaskID
-	Name     string
-	Metadata map[string]any
+	ID       TaskID         `json:"task_id"`
+	Name     string         `json:"name"`
+	Metadata map[string]any `json:"metadata,omitempty"`
 	// Manual is true for a task tracked by hand (AddAsyncTask).
-	Manual bool
+	Manual bool `json:"manual,omitempty"`
 	// State is where a live task is; StateOver once it ended.
-	State TaskState
+	State TaskState `json:"state"`
 	// Outcome is how the task ended; zero while it is live.
-	Outcome Outcome
+	Outcome Outcome `json:"outcome,omitzero"`
 	// Busy is true while the task counts as busy.
-	Busy bool
+	Busy bool `json:"busy"`
 	// Result is what a GoResult function returned, once it succeeded.
-	Result any
+	Result any `json:"result,omitempty"`
 	// Err is the latest failure of a live task; for an ended one, why it
 	// ended: its last failure (ErrTimeout, ErrHeartbeatMissed, the
 	// function's error, ErrPanicked...) or the cause of its cancellation
 	// (ErrCancelled, ErrShuttingDown). Nil for a success.
-	Err error
+	Err error `json:"-"`
 	// Started is when the task started, Ended when it ended (zero while it
 	// is live).
-	Started, Ended time.Time
-	// Attempts counts the runs of its function: 1, plus one per restart.
-	Attempts int
+	Started time.Time `json:"started"`
+	Ended   time.Time `json:"ended,omitzero"`
+	// Attempts counts the runs of its function: 1, plus one per restart;
+	// 0 for a task tracked by hand.
+	Attempts int `json:"attempts"`
 	// Progress is the latest progress it reported, nil if none.
-	Progress *TaskProgress
+	Progress *TaskProgress `json:"progress,omitempty"`
+}
+
+// MarshalJSON encodes the task, with Err as "error": its message.
+func (t Task) MarshalJSON() ([]byte, error) {
+	type plain Task // without this method
+	out := struct {
+		plain
+		Error string `json:"error,omitempty"`
+	}{plain: plain(t)}
+	if t.Err != nil {
+		out.Error = t.Err.Error()
+	}
+	return json.Marshal(out)
 }
 
 func taskOf(r actors.TaskReport) Task {

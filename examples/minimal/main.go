@@ -1,9 +1,10 @@
-// Command minimal is the smallest agentvisor agent: the README's example.
+// Command minimal is the README's agent: {"prompt": "..."} submits a job,
+// {"job": 1} polls it and, once it is over, fetches its result.
 package main
 
 import (
 	"context"
-	"net"
+	"net/http"
 	"os"
 	"time"
 
@@ -14,33 +15,45 @@ import (
 )
 
 func main() {
-	log := zerolog.New(os.Stderr)
+	log := zerolog.New(os.Stderr).With().Timestamp().Logger()
 	sup, err := supervisor.New(supervisor.Config{Logger: log})
 	if err != nil {
 		log.Fatal().Err(err).Send()
 	}
-	srv, err := httpapi.New(httpapi.Config{Supervisor: sup, Logger: log, Debug: os.Getenv("AGENT_DEBUG") == "1",
-		Entrypoint: func(ctx context.Context, req *httpapi.Request) (any, error) {
-			var in struct{ Prompt string }
-			if err := req.Decode(&in); err != nil {
-				return nil, err // 400
-			}
-			id, err := sup.Go("think", nil, func(ctx context.Context) error {
-				select { // your background work; /ping says HealthyBusy meanwhile
-				case <-time.After(time.Second):
-					return nil
-				case <-ctx.Done():
-					return ctx.Err()
-				}
-			})
-			return map[string]any{"task_id": id, "prompt": in.Prompt}, err
-		}})
+	srv, err := httpapi.New(httpapi.Config{Supervisor: sup, Logger: log, Entrypoint: func(_ context.Context, req *httpapi.Request) (any, error) {
+		var in struct {
+			Prompt string
+			Job    supervisor.TaskID
+		}
+		if err := req.Decode(&in); err != nil {
+			return nil, err // 400
+		}
+		if in.Job == 0 { // submit: /ping says HealthyBusy until the job is over
+			id, err := supervisor.GoResult(sup, "think", nil, func(ctx context.Context) (string, error) { return think(ctx, in.Prompt) })
+			return map[string]any{"job": id}, err
+		}
+		if t, ok := sup.Task(in.Job); ok { // poll: its state and progress; once it is over, its result
+			return t, nil
+		}
+		return nil, httpapi.Errorf(http.StatusNotFound, "no job %d", in.Job)
+	}})
+	if err == nil {
+		err = srv.Run(context.Background()) // 0.0.0.0:$PORT until SIGTERM, then a drain
+	}
 	if err != nil {
 		log.Fatal().Err(err).Send()
 	}
-	ln, err := net.Listen("tcp", "0.0.0.0:8080")
-	if err != nil {
-		log.Fatal().Err(err).Send()
+}
+
+// think stands for the agent's long work: five steps of a second, each reported.
+func think(ctx context.Context, prompt string) (string, error) {
+	for step := range 5 {
+		_ = supervisor.Progress(ctx, float64(step)/5, "thinking")
+		select {
+		case <-time.After(time.Second):
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
 	}
-	log.Fatal().Err(srv.Serve(ln)).Send()
+	return "an answer to " + prompt, nil
 }
