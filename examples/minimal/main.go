@@ -15,7 +15,7 @@ import (
 )
 
 func main() {
-	log := zerolog.New(os.Stderr).With().Timestamp().Logger()
+	log := zerolog.New(os.Stderr).Level(zerolog.InfoLevel).With().Timestamp().Logger()
 	sup, err := supervisor.New(supervisor.Config{Logger: log})
 	if err != nil {
 		log.Fatal().Err(err).Send()
