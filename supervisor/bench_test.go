@@ -6,6 +6,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/agentvisor/agentvisor/internal/testkit"
 	"github.com/agentvisor/agentvisor/supervisor"
 )
 
@@ -15,7 +16,7 @@ func benchSupervisor(b *testing.B) *supervisor.Supervisor {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { shutdownNow(b, sup) })
+	b.Cleanup(func() { testkit.ShutdownNow(sup) })
 	return sup
 }
 

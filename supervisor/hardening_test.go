@@ -12,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/agentvisor/agentvisor/internal/testkit"
 	"github.com/agentvisor/agentvisor/supervisor"
 )
 
@@ -32,7 +33,7 @@ func TestTypedNilErrorFailsTheTask(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(func() { shutdownNow(t, sup) })
+			t.Cleanup(func() { testkit.ShutdownNow(sup) })
 			id, err := sup.Go("typed-nil", nil, func(context.Context) error {
 				var e *receiverError
 				return e
@@ -241,7 +242,7 @@ func TestTaskOverAtInfoLevel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { shutdownNow(t, sup) })
+	t.Cleanup(func() { testkit.ShutdownNow(sup) })
 	ok, _ := sup.Go("ok", nil, func(context.Context) error { return nil })
 	manual := sup.AddAsyncTask("manual", nil)
 	sup.CompleteAsyncTask(manual)

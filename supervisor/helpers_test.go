@@ -10,6 +10,7 @@ import (
 
 	"github.com/agentvisor/agentvisor/internal/leakcheck"
 	"github.com/agentvisor/agentvisor/internal/logbuf"
+	"github.com/agentvisor/agentvisor/internal/testkit"
 	"github.com/agentvisor/agentvisor/supervisor"
 )
 
@@ -51,27 +52,8 @@ func mustNew(tb testing.TB, cfg supervisor.Config) (*supervisor.Supervisor, *log
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { shutdownNow(tb, sup) })
+	tb.Cleanup(func() { testkit.ShutdownNow(sup) })
 	return sup, logs
-}
-
-// shutdownNow shuts sup down, giving running tasks no time to finish.
-func shutdownNow(tb testing.TB, sup *supervisor.Supervisor) {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	_ = sup.Shutdown(ctx)
-}
-
-// eventually waits up to 10 s for cond to hold.
-func eventually(tb testing.TB, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond) // polling interval of a condition wait
-	}
 }
 
 // waitIdle waits up to 10 s for no task to be tracked.

@@ -10,6 +10,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/agentvisor/agentvisor/internal/testkit"
 	"github.com/agentvisor/agentvisor/supervisor"
 )
 
@@ -144,7 +145,7 @@ func TestLimits(t *testing.T) {
 		t.Fatalf("tree limits %+v, want 3 of 3 active, 1 export", limits)
 	}
 	sup.Cancel(first)
-	eventually(t, "the export slot to free up", func() bool {
+	testkit.Eventually(t, "the export slot to free up", func() bool {
 		_, err := sup.Go("export", nil, block)
 		return err == nil
 	})

@@ -9,6 +9,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/agentvisor/agentvisor/internal/testkit"
 	"github.com/agentvisor/agentvisor/supervisor"
 )
 
@@ -156,7 +157,7 @@ func TestNothingOnStdoutOrStderr(t *testing.T) {
 			sup.Go("noisy", nil, fn, supervisor.WithRestart(supervisor.RestartPolicy{MaxRestarts: 1, InitialBackoff: time.Millisecond}))
 		}
 		waitIdle(t, sup)
-		shutdownNow(t, sup)
+		testkit.ShutdownNow(sup)
 		if len(logs.find(t, "actor system started", 0)) != 1 {
 			t.Error("protoactor's log did not reach zerolog")
 		}

@@ -10,6 +10,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/agentvisor/agentvisor/internal/testkit"
 	"github.com/agentvisor/agentvisor/supervisor"
 )
 
@@ -61,7 +62,7 @@ func TestManualTaskIsAnActor(t *testing.T) {
 		t.Fatalf("tree node %+v, want a running manual task", node)
 	}
 	sup.CompleteAsyncTask(id)
-	eventually(t, "the manual task's actor to stop", func() bool { return taskNode(t, sup, id) == nil })
+	testkit.Eventually(t, "the manual task's actor to stop", func() bool { return taskNode(t, sup, id) == nil })
 }
 
 func TestGoReadYourWritesAndSuccess(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/agentvisor/agentvisor/internal/proctest"
+	"github.com/agentvisor/agentvisor/internal/testkit"
 )
 
 // agentBinary is the agent built for the tests that run it as a process;
@@ -36,7 +37,7 @@ func TestDrainOnSIGTERM(t *testing.T) {
 	}
 	start := time.Now()
 	p.Signal(t, syscall.SIGTERM)
-	proctest.WaitFor(t, "invocations refused with 503", func() bool {
+	testkit.Eventually(t, "invocations refused with 503", func() bool {
 		status, _ := p.Invoke(t, `{"action": "status"}`)
 		return status == http.StatusServiceUnavailable
 	})
@@ -73,7 +74,7 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 		t.Fatalf("starting the task: %d %s", status, body)
 	}
 	p.Signal(t, syscall.SIGTERM)
-	proctest.WaitFor(t, "the drain to begin", func() bool {
+	testkit.Eventually(t, "the drain to begin", func() bool {
 		status, _ := p.Invoke(t, `{"action": "status"}`)
 		return status == http.StatusServiceUnavailable
 	})

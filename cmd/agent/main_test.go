@@ -17,7 +17,7 @@ import (
 
 	"github.com/agentvisor/agentvisor/internal/leakcheck"
 	"github.com/agentvisor/agentvisor/internal/logbuf"
-	"github.com/agentvisor/agentvisor/internal/proctest"
+	"github.com/agentvisor/agentvisor/internal/testkit"
 )
 
 func TestMain(m *testing.M) {
@@ -300,7 +300,7 @@ func TestConsoleLogsWithoutTerminalHaveNoColour(t *testing.T) {
 	go func() {
 		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-log-format", "console"}, func(string) string { return "" }, io.Discard, logs)
 	}()
-	proctest.WaitFor(t, "the listening line", func() bool { return strings.Contains(logs.String(), "listening") })
+	testkit.Eventually(t, "the listening line", func() bool { return strings.Contains(logs.String(), "listening") })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("run: %v", err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/agentvisor/agentvisor/internal/leakcheck"
 	"github.com/agentvisor/agentvisor/internal/proctest"
+	"github.com/agentvisor/agentvisor/internal/testkit"
 )
 
 var minimalBinary = proctest.NewBinary(".")
@@ -44,7 +45,7 @@ func TestSubmitPollFetch(t *testing.T) {
 		t.Fatalf("poll: %d %s", status, body)
 	}
 	done := regexp.MustCompile(`^\{"task_id": [0-9]+, "name": "think", "state": "over", "outcome": "succeeded", "busy": false, "result": "an answer to why is the sky blue\?", "started": "[^"]+", "ended": "[^"]+", "attempts": 1, "progress": \{[^}]+\}\}$`)
-	proctest.WaitFor(t, "the job's result", func() bool {
+	testkit.Eventually(t, "the job's result", func() bool {
 		status, body := p.Invoke(t, poll)
 		return status == http.StatusOK && done.MatchString(body)
 	})

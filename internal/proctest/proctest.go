@@ -28,11 +28,12 @@ import (
 	"time"
 
 	"github.com/agentvisor/agentvisor/internal/logbuf"
+	"github.com/agentvisor/agentvisor/internal/testkit"
 )
 
-// Timeout bounds every wait here: for a process to answer, to exit, or for a
-// condition. A process that takes longer is a failure, not a slow machine.
-const Timeout = 30 * time.Second
+// Timeout bounds every wait here: for a process to answer or to exit. A
+// process that takes longer is a failure, not a slow machine.
+const Timeout = testkit.Timeout
 
 // Binary is a main package built once per test binary, on first use.
 type Binary struct {
@@ -121,7 +122,7 @@ func Start(tb testing.TB, cmd *exec.Cmd, base string) *Proc {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // ESRCH once the group is gone
 		<-p.exited
 	})
-	WaitFor(tb, "the program to answer /ping", func() bool {
+	testkit.Eventually(tb, "the program to answer /ping", func() bool {
 		status, _ := p.Get("/ping")
 		return status == http.StatusOK || p.Exited()
 	})
@@ -198,16 +199,4 @@ func (p *Proc) Lines(msg string) []map[string]any {
 		}
 	}
 	return out
-}
-
-// WaitFor polls cond until it holds, failing the test after Timeout.
-func WaitFor(tb testing.TB, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(Timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond) // a poll interval, not a wait for an event
-	}
 }

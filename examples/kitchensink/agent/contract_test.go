@@ -15,6 +15,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/agentvisor/agentvisor/examples/kitchensink/agent"
+	"github.com/agentvisor/agentvisor/internal/testkit"
 )
 
 // The tests below check contract.md over real HTTP, rule by rule.
@@ -204,7 +205,7 @@ func TestFailingTasksEnd(t *testing.T) {
 			if status, _ := k.pingStatus(t); status != "HealthyBusy" {
 				t.Fatalf("status %s right after start", status)
 			}
-			eventually(t, "Healthy after the task failed", func() bool { s, _ := k.pingStatus(t); return s == "Healthy" })
+			testkit.Eventually(t, "Healthy after the task failed", func() bool { s, _ := k.pingStatus(t); return s == "Healthy" })
 		})
 	}
 }
@@ -251,7 +252,7 @@ func TestManyTasks(t *testing.T) {
 		t.Fatalf("status %s with 200 tasks started", status)
 	}
 	var healthySince string
-	eventually(t, "Healthy again, with a later time", func() bool {
+	testkit.Eventually(t, "Healthy again, with a later time", func() bool {
 		status, since := k.pingStatus(t)
 		healthySince = since
 		return status == "Healthy" && atoi(since) > atoi(busySince)

@@ -97,16 +97,3 @@ func (k kitchensink) pingStatus(tb testing.TB) (string, string) {
 	}
 	return m[1], m[2]
 }
-
-// eventually waits for cond, polling, up to 5 s (ping times are whole
-// seconds, so some conditions take one).
-func eventually(tb testing.TB, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond) // a poll interval, not a wait for an event
-	}
-}
