@@ -6,19 +6,9 @@ package errtext
 
 import "fmt"
 
-// Of returns err.Error(), or, when Error panics, a message that names the
-// error's type and the panic. It returns "" for a nil interface.
-func Of(err error) string {
-	if err == nil {
-		return ""
-	}
-	msg, _ := read(err)
-	return msg
-}
-
 // Safe returns an error whose Error method cannot panic: err itself when its
 // message reads without a panic (so errors.Is and errors.As see it as it is),
-// else an error carrying the message Of gives, which wraps err. It returns
+// else an error that wraps err and names its type and the panic. It returns
 // nil for a nil interface.
 func Safe(err error) error {
 	if err == nil {

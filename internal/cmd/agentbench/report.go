@@ -183,14 +183,6 @@ func measured(ran bool, target, figure string, ok bool) check {
 	return check{target: target, measured: figure, ok: ok}
 }
 
-func rateCheck(label string, min float64, r rate) check {
-	return check{
-		target:   fmt.Sprintf("%s >= %s, status exact afterwards", label, grouped(int(min))),
-		measured: fmt.Sprintf("%s/s, %s", grouped(int(r.perSecond())), exactness(r.exactErr)),
-		ok:       r.perSecond() >= min && r.exactErr == nil,
-	}
-}
-
 // heapChecks are the heap target and the work of heapTargetTasks tracked
 // tasks; the other counts of -heap-tasks are figures only.
 func heapChecks(heap []heapUse) []check {
