@@ -71,8 +71,8 @@ type Config struct {
 	ResultRetention time.Duration
 	// MaxResults is the most ended tasks kept for Task, the oldest dropped
 	// first; negative keeps none. Default 10,000. A kept outcome costs
-	// about 400 bytes (make bench measures it), plus its result and
-	// metadata.
+	// about 180 bytes of heap (make bench measures it), plus its result and
+	// metadata: under 2 MB at the default.
 	MaxResults int
 }
 

@@ -45,6 +45,24 @@ type inProcess struct {
 	// the same round's floor.
 	pairsVsFloor, goVsFloor float64
 	heap                    []heapUse // one per tracked-task count
+	kept                    keptUse   // the outcomes of ended tasks
+}
+
+// keptUse is the live heap that the kept outcomes of ended tasks cost: after
+// ended tasks, of which the supervisor keeps the newest (Config.MaxResults).
+type keptUse struct {
+	ended, kept int
+	// bytes is the live heap above the baseline with the default cap;
+	// without is the same with MaxResults -1, which keeps nothing: protoactor's
+	// process registry holds a few MiB after many actors came and went.
+	bytes, without uint64
+}
+
+func (k keptUse) perOutcome() float64 {
+	if k.bytes <= k.without || k.kept == 0 {
+		return 0
+	}
+	return float64(k.bytes-k.without) / float64(k.kept)
 }
 
 // heapUse is the live heap that n tracked idle tasks cost.
@@ -88,7 +106,50 @@ func measureInProcess(ctx context.Context, cfg config) (inProcess, error) {
 		}
 		res.heap = append(res.heap, h)
 	}
+	var err error
+	if res.kept, err = measureKept(cfg, slices.Max(cfg.heapTasks)); err != nil {
+		return res, fmt.Errorf("kept outcomes: %w", err)
+	}
 	return res, nil
+}
+
+// measureKept ends n hand-tracked tasks on a supervisor with the default
+// Config.MaxResults, then on one that keeps nothing, and weighs the
+// outcomes kept by the difference: memory stays bounded by the cap however
+// many tasks ended.
+func measureKept(cfg config, n int) (keptUse, error) {
+	k := keptUse{ended: n}
+	var err error
+	if k.bytes, k.kept, err = endTasks(cfg, n, 0); err != nil {
+		return k, err
+	}
+	k.without, _, err = endTasks(cfg, n, -1)
+	return k, err
+}
+
+// endTasks ends n tasks on a supervisor with maxResults and answers the live
+// heap above the baseline and the outcomes kept.
+func endTasks(cfg config, n, maxResults int) (uint64, int, error) {
+	sup, err := supervisor.New(supervisor.Config{Logger: zerolog.Nop(), MaxResults: maxResults})
+	if err != nil {
+		return 0, 0, err
+	}
+	before := liveHeap()
+	err = parallel(cfg.callers, n, func(int) error {
+		if !sup.CompleteAsyncTask(sup.AddAsyncTask("ended", nil)) {
+			return fmt.Errorf("CompleteAsyncTask answered false: %w", ErrInexact)
+		}
+		return nil
+	})
+	var bytes uint64
+	if after := liveHeap(); after > before {
+		bytes = after - before
+	}
+	var results []supervisor.Task
+	if err == nil {
+		results, err = sup.Results(context.Background())
+	}
+	return bytes, len(results), errors.Join(err, shutdownSupervisor(sup))
 }
 
 // medianRate is the round of median speed (the faster one for an even

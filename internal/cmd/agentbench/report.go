@@ -96,6 +96,9 @@ func writeInProcess(w io.Writer, cfg config, in inProcess) {
 			grouped(h.tasks), grouped(int(h.perTask())), strconv.FormatFloat(float64(h.bytes)/(1<<20), 'f', 1, 64),
 			h.elapsed.Round(time.Millisecond), exactness(h.worksErr))
 	}
+	fmt.Fprintf(w, "  outcomes of %s ended tasks: %s kept (MaxResults default), %s B per kept outcome; heap %s MiB, %s MiB keeping none\n",
+		grouped(in.kept.ended), grouped(in.kept.kept), grouped(int(in.kept.perOutcome())),
+		mib(in.kept.bytes), mib(in.kept.without))
 }
 
 func exactness(err error) string {
@@ -208,6 +211,8 @@ func find(results []result, id string) (result, bool) {
 	}
 	return result{}, false
 }
+
+func mib(b uint64) string { return strconv.FormatFloat(float64(b)/(1<<20), 'f', 1, 64) }
 
 func twoPlaces(x float64) string { return strconv.FormatFloat(x, 'f', 2, 64) }
 
