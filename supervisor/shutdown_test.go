@@ -61,8 +61,8 @@ func TestShutdownCutsAndLogs(t *testing.T) {
 		defer cancel()
 		start := time.Now()
 		err := sup.Shutdown(ctx)
-		if !errors.Is(err, supervisor.ErrTasksCut) {
-			t.Fatalf("Shutdown: %v, want ErrTasksCut", err)
+		if !errors.Is(err, supervisor.ErrTasksCut) || err.Error() != "shutdown: 2 tasks: tasks cut by shutdown" {
+			t.Fatalf("Shutdown: %v, want ErrTasksCut counting 2 tasks", err)
 		}
 		if waited := time.Since(start); waited != 3*time.Second {
 			t.Fatalf("Shutdown took %s, want the 3s drain", waited)
@@ -88,8 +88,8 @@ func TestShutdownAbandonsIgnoredCancellation(t *testing.T) {
 		id, _ := sup.Go("stubborn", nil, func(context.Context) error { <-release; return nil })
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		if err := sup.Shutdown(ctx); !errors.Is(err, supervisor.ErrTasksCut) {
-			t.Fatalf("Shutdown: %v, want ErrTasksCut", err)
+		if err := sup.Shutdown(ctx); !errors.Is(err, supervisor.ErrTasksCut) || err.Error() != "shutdown: 1 task: tasks cut by shutdown" {
+			t.Fatalf("Shutdown: %v, want ErrTasksCut counting 1 task (not 1 tasks)", err)
 		}
 		if over := logs.find(t, "task over", id); len(over) != 1 || over[0]["outcome"] != "abandoned" {
 			t.Fatalf("task over %v, want abandoned", over)
