@@ -83,6 +83,17 @@ type (
 		Status Status
 		Reply  *Request[Ping]
 	}
+	// HoldBusy counts an open request as busy until ReleaseBusy: /ping says
+	// HealthyBusy meanwhile, though the request is no task.
+	HoldBusy struct {
+		Entry RequestEntry
+		Reply *Request[struct{}]
+	}
+	// ReleaseBusy ends a HoldBusy; releasing a request not held changes
+	// nothing.
+	ReleaseBusy struct {
+		ID uint64
+	}
 	// GetTaskInfo answers with the registry's summary.
 	GetTaskInfo struct {
 		Reply chan<- TaskInfo

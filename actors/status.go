@@ -62,3 +62,52 @@ func resolve(forced, custom Status, busy bool) Status {
 		return Healthy
 	}
 }
+
+// Why is the cause of a status change.
+type Why uint8
+
+// The causes of a status change.
+const (
+	WhyTaskStarted      Why = iota + 1 // a task started (the first, or after the others ended)
+	WhyTaskEnded                       // the last task ended
+	WhyForced                          // the program forced a status or cleared it
+	WhyCustom                          // the custom ping function answered, failed, or was set
+	WhyLongRequest                     // a request stayed open long enough to count as busy
+	WhyLongRequestEnded                // the last long request ended
+)
+
+// String returns the cause's name as logged and shown.
+func (w Why) String() string {
+	switch w {
+	case WhyTaskStarted:
+		return "task_started"
+	case WhyTaskEnded:
+		return "task_ended"
+	case WhyForced:
+		return "forced"
+	case WhyCustom:
+		return "custom_ping"
+	case WhyLongRequest:
+		return "long_request"
+	case WhyLongRequestEnded:
+		return "long_request_ended"
+	default:
+		return "unknown"
+	}
+}
+
+// StatusChange is one change of the ping status: when, from what to what,
+// and why.
+type StatusChange struct {
+	At       time.Time
+	From, To Status
+	Why      Why
+}
+
+// RequestEntry is an open request that counts as busy (HoldBusy).
+type RequestEntry struct {
+	ID                                 uint64
+	Method, Path, SessionID, RequestID string
+	Started                            time.Time
+}
+

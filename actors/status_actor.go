@@ -22,8 +22,10 @@ type StatusActor struct {
 	published atomic.Pointer[Snapshot]
 
 	// The fields below are owned by Receive.
-	tasks   map[TaskID]TaskEntry
-	forced  Status
+	tasks    map[TaskID]TaskEntry
+	requests map[uint64]RequestEntry // open requests held as busy
+	history  []StatusChange          // the latest changes, oldest first, at most maxHistory
+	forced   Status
 	custom  Status
 	source  any // identifies the custom ping function that custom came from
 	current Status
@@ -35,8 +37,9 @@ type StatusActor struct {
 // NewStatusActor returns a status actor that starts Healthy.
 func NewStatusActor(log zerolog.Logger) *StatusActor {
 	a := &StatusActor{
-		tasks:   make(map[TaskID]TaskEntry),
-		current: Healthy,
+		tasks:    make(map[TaskID]TaskEntry),
+		requests: make(map[uint64]RequestEntry),
+		current:  Healthy,
 		since:   time.Now(),
 		log:     log,
 	}
@@ -53,32 +56,43 @@ func (a *StatusActor) Receive(c actor.Context) {
 	switch m := c.Message().(type) {
 	case *TrackTask:
 		a.tasks[m.Entry.ID] = m.Entry
-		a.update()
+		a.update(WhyTaskStarted)
 		m.Reply.Answer(TaskStart{ID: m.Entry.ID})
 	case *UntrackTask:
 		_, ok := a.tasks[m.ID]
 		if ok {
 			delete(a.tasks, m.ID)
-			a.update()
+			a.update(WhyTaskEnded)
 		}
 		m.Reply.Answer(ok)
+	case *HoldBusy:
+		if m.Reply.Take() {
+			a.requests[m.Entry.ID] = m.Entry
+			a.update(WhyLongRequest)
+			m.Reply.Answer(struct{}{})
+		}
+	case *ReleaseBusy:
+		if _, ok := a.requests[m.ID]; ok {
+			delete(a.requests, m.ID)
+			a.update(WhyLongRequestEnded)
+		}
 	case *ForceStatus:
 		if m.Reply.Take() {
 			a.forced = m.Status
-			a.update()
+			a.update(WhyForced)
 			m.Reply.Answer(a.published.Load().Ping)
 		}
 	case *SetCustomSource:
 		if m.Reply.Take() {
 			a.source, a.custom = m.Source, StatusUnset
-			a.update()
+			a.update(WhyCustom)
 			m.Reply.Answer(a.published.Load().Ping)
 		}
 	case *ObserveCustom:
 		if m.Reply.Take() {
 			if m.Source == a.source {
 				a.custom = m.Status
-				a.update()
+				a.update(WhyCustom)
 			}
 			m.Reply.Answer(a.published.Load().Ping)
 		}
@@ -93,20 +107,34 @@ func (a *StatusActor) Receive(c actor.Context) {
 }
 
 // update recomputes the status and publishes a snapshot if anything visible
-// changed; the change time moves only when the status does.
-func (a *StatusActor) update() {
-	next := resolve(a.forced, a.custom, len(a.tasks) > 0)
+// changed; the change time moves only when the status does, and a change is
+// recorded in the history with why.
+func (a *StatusActor) update(why Why) {
+	next := resolve(a.forced, a.custom, len(a.tasks)+len(a.requests) > 0)
 	prev := a.published.Load()
 	changed := next != a.current
 	if changed {
-		a.log.Info().Str("from", a.current.String()).Str("to", next.String()).
-			Int("active_count", len(a.tasks)).Msg("ping status changed")
-		a.current, a.since = next, time.Now()
+		a.log.Info().Str("from", a.current.String()).Str("to", next.String()).Str("why", why.String()).
+			Int("active_count", len(a.tasks)).Int("long_requests", len(a.requests)).Msg("ping status changed")
+		now := time.Now()
+		a.record(StatusChange{At: now, From: a.current, To: next, Why: why})
+		a.current, a.since = next, now
 	}
 	if changed || prev.Forced != a.forced || prev.Custom != a.custom {
 		a.publish()
 	}
 	a.releaseIdle()
+}
+
+// maxHistory bounds the status history: a change a second for a quarter of
+// an hour, well beyond the hour an agent polled every 2 s would show.
+const maxHistory = 1000
+
+func (a *StatusActor) record(c StatusChange) {
+	if len(a.history) == maxHistory {
+		a.history = slices.Delete(a.history, 0, maxHistory/10) // amortized: one copy per hundred changes
+	}
+	a.history = append(a.history, c)
 }
 
 func (a *StatusActor) publish() {

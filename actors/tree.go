@@ -1,7 +1,11 @@
 package actors
 
 import (
+	"cmp"
 	"maps"
+	"slices"
+	"sort"
+	"strconv"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -16,6 +20,7 @@ const (
 	KindStatus         NodeKind = "status"
 	KindTaskSupervisor NodeKind = "task_supervisor"
 	KindTask           NodeKind = "task"
+	KindRequest        NodeKind = "request" // an open request held as busy; no actor
 )
 
 // Node is one actor of the live actor tree.
@@ -28,6 +33,8 @@ type Node struct {
 	Status *StatusNode
 	// Task is set on a task actor's node.
 	Task *TaskNode
+	// Request is set on a long request's node, a child of the status actor's.
+	Request *RequestEntry
 	// Draining is set on the task supervisor's node once it refuses new tasks.
 	Draining bool
 	// Limits is set on the task supervisor's node when limits are configured.
@@ -44,6 +51,8 @@ type StatusNode struct {
 	Forced      Status
 	Custom      Status
 	ActiveCount int
+	// History is the status changes of the last hour, oldest first.
+	History []StatusChange
 }
 
 // TaskNode is what a task actor's node shows of its task.
@@ -93,7 +102,9 @@ func (s *TaskSupervisor) describe() Node {
 }
 
 func (a *StatusActor) describe(c actor.Context) Node {
-	return Node{
+	hourAgo := time.Now().Add(-time.Hour)
+	recent := a.history[sort.Search(len(a.history), func(i int) bool { return a.history[i].At.After(hourAgo) }):]
+	n := Node{
 		Kind:  KindStatus,
 		PID:   c.Self().Id,
 		State: "running",
@@ -103,6 +114,12 @@ func (a *StatusActor) describe(c actor.Context) Node {
 			Forced:      a.forced,
 			Custom:      a.custom,
 			ActiveCount: len(a.tasks),
+			History:     slices.Clone(recent),
 		},
 	}
+	for _, r := range a.requests {
+		n.Children = append(n.Children, Node{Kind: KindRequest, PID: c.Self().Id + "/request-" + strconv.FormatUint(r.ID, 10), State: "open", Request: &r})
+	}
+	slices.SortFunc(n.Children, func(x, y Node) int { return cmp.Compare(x.Request.ID, y.Request.ID) })
+	return n
 }

@@ -123,6 +123,8 @@ type Supervisor struct {
 	panics   panicCounts
 	bound    bound // the deadline of calls without a context
 
+	lastRequestID atomic.Uint64 // ids of the requests held as busy (HoldBusy)
+
 	closing      atomic.Bool   // set when Shutdown begins: new tasks are refused
 	stopped      chan struct{} // closed once the actors are stopped
 	shutdownOnce sync.Once

@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/agentvisor/agentvisor/actors"
@@ -279,4 +280,25 @@ func (s *Supervisor) Results(ctx context.Context) ([]Task, error) {
 		tasks[i] = taskOf(rep)
 	}
 	return tasks, err
+}
+
+// HoldBusy counts an open request as busy until release is called: /ping
+// says HealthyBusy meanwhile, with the time of that change, and the tree
+// shows the request under the status actor. It is no task: AsyncTaskInfo
+// does not list it, and WaitIdle and Shutdown do not wait for it.
+// httpapi.Server holds one for an invocation or WebSocket session still open
+// after its Config.BusyAfter, because the platform ends a session that
+// /ping calls idle even with a request in flight. r.ID and r.Started are
+// set here. release is safe to call more than once, from any goroutine; a
+// hold that failed (the supervisor stopped) releases nothing.
+func (s *Supervisor) HoldBusy(r OpenRequest) (release func()) {
+	id := s.lastRequestID.Add(1)
+	entry := actors.RequestEntry{ID: id, Method: r.Method, Path: r.Path, SessionID: r.SessionID, RequestID: r.RequestID, Started: time.Now()}
+	req := actors.NewRequest[struct{}]()
+	if _, err := command(s, s.cast.StatusPID, &actors.HoldBusy{Entry: entry, Reply: req}, req); err != nil {
+		s.log.Warn().Err(err).Str("path", r.Path).Msg("long request not held as busy")
+		return func() {}
+	}
+	var once sync.Once
+	return func() { once.Do(func() { _ = s.send(s.cast.StatusPID, &actors.ReleaseBusy{ID: id}) }) }
 }

@@ -101,6 +101,7 @@ const (
 	KindStatus         NodeKind = "status"
 	KindTaskSupervisor NodeKind = "task_supervisor"
 	KindTask           NodeKind = "task"
+	KindRequest        NodeKind = "request" // an open request held as busy (HoldBusy), under the status actor
 )
 
 // Node is one actor of the live actor tree (Tree).
@@ -115,6 +116,8 @@ type Node struct {
 	Status *StatusNode `json:"status,omitempty"`
 	// Task is set on a task actor's node.
 	Task *TaskNode `json:"task,omitempty"`
+	// Request is set on a long request's node (KindRequest).
+	Request *OpenRequest `json:"request,omitempty"`
 	// Draining is set on the task supervisor's node once it refuses new
 	// tasks.
 	Draining bool `json:"draining,omitempty"`
@@ -142,6 +145,30 @@ type StatusNode struct {
 	Custom Status `json:"custom,omitzero"`
 	// ActiveCount is the number of tasks counted as busy.
 	ActiveCount int `json:"active_count"`
+	// History is the status changes of the last hour (at most the latest
+	// 1,000), oldest first.
+	History []StatusChange `json:"history"`
+}
+
+// StatusChange is one change of the ping status.
+type StatusChange struct {
+	At   time.Time `json:"at"`
+	From Status    `json:"from"`
+	To   Status    `json:"to"`
+	// Why is what changed it: task_started, task_ended, forced,
+	// custom_ping, long_request or long_request_ended.
+	Why string `json:"why"`
+}
+
+// OpenRequest is a request or WebSocket session still open, held as busy
+// (HoldBusy).
+type OpenRequest struct {
+	ID        uint64    `json:"id"`
+	Method    string    `json:"method"`
+	Path      string    `json:"path"`
+	SessionID string    `json:"session_id,omitempty"`
+	RequestID string    `json:"request_id,omitempty"`
+	Started   time.Time `json:"started"`
 }
 
 // TaskNode is what a task actor's node shows of its task.
@@ -210,7 +237,13 @@ func nodeOf(n actors.Node) Node {
 	out := Node{Kind: NodeKind(n.Kind), PID: n.PID, State: n.State, Draining: n.Draining}
 	if s := n.Status; s != nil {
 		out.Status = &StatusNode{Status: Status(s.Status), Since: s.Since, Forced: Status(s.Forced),
-			Custom: Status(s.Custom), ActiveCount: s.ActiveCount}
+			Custom: Status(s.Custom), ActiveCount: s.ActiveCount, History: make([]StatusChange, len(s.History))}
+		for i, c := range s.History {
+			out.Status.History[i] = StatusChange{At: c.At, From: Status(c.From), To: Status(c.To), Why: c.Why.String()}
+		}
+	}
+	if r := n.Request; r != nil {
+		out.Request = &OpenRequest{ID: r.ID, Method: r.Method, Path: r.Path, SessionID: r.SessionID, RequestID: r.RequestID, Started: r.Started}
 	}
 	if t := n.Task; t != nil {
 		out.Task = &TaskNode{ID: TaskID(t.ID), Name: t.Name, Metadata: t.Metadata, Manual: t.Manual,

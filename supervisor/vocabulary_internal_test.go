@@ -15,6 +15,7 @@ func TestVocabularyMatchesActors(t *testing.T) {
 		{KindStatus, NodeKind(actors.KindStatus)},
 		{KindTaskSupervisor, NodeKind(actors.KindTaskSupervisor)},
 		{KindTask, NodeKind(actors.KindTask)},
+		{KindRequest, NodeKind(actors.KindRequest)},
 		{StateRunning, TaskState(actors.StateRunning)},
 		{StateBackingOff, TaskState(actors.StateBackingOff)},
 		{StateCancelling, TaskState(actors.StateCancelling)},
