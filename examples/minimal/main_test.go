@@ -60,3 +60,20 @@ func TestSubmitPollFetch(t *testing.T) {
 		t.Fatalf("exit code %d after SIGTERM; logs:\n%s", code, p.Logs.String())
 	}
 }
+
+// The README shows this program's main function as it is.
+func TestREADMEShowsMain(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile("main.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shown := regexp.MustCompile("(?s)## Your own agent.*?```go\n(.*?)```").FindSubmatch(readme)
+	main := regexp.MustCompile(`(?s)\nfunc main\(\) \{\n.*?\n\}\n`).Find(src)
+	if shown == nil || main == nil || string(shown[1]) != string(main[1:]) {
+		t.Fatalf("README's Go block differs from main.go's main:\n%s\nwant\n%s", shown, main)
+	}
+}
