@@ -39,14 +39,15 @@ var (
 	// ErrMethodNotAllowed is a known path with a method it does not take.
 	ErrMethodNotAllowed = errors.New("method not allowed")
 	// ErrInvalidQuery is a debug request whose query parameters are out of
-	// range (limit, offset).
+	// range (limit, offset, state).
 	ErrInvalidQuery = errors.New("invalid query")
 	// ErrInvalidTaskID is a debug request whose task id is not a task id.
 	ErrInvalidTaskID = errors.New("invalid task id")
-	// ErrTaskNotFound is a debug request for a task that is not live.
+	// ErrTaskNotFound is a debug request for a task that is neither live
+	// nor kept (unknown, or its outcome expired).
 	ErrTaskNotFound = errors.New("task not found")
-	// ErrTaskNotCancellable is a cancel of a live task that is already
-	// cancelling, abandoned or stopping.
+	// ErrTaskNotCancellable is a cancel of a task that is already
+	// cancelling, abandoned, stopping or over.
 	ErrTaskNotCancellable = errors.New("task not cancellable")
 	// ErrCrossOrigin refuses a debug command sent by a page of another
 	// origin: a web page must not be able to cancel an agent's tasks.
