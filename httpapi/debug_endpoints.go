@@ -1,5 +1,10 @@
 package httpapi
 
+// The /debug/ endpoints, this project's own actor-tree inspection: the page,
+// the tree, the task lists and the cancel command. The contract's debug
+// actions (on /invocations) are in debug_actions.go; the JSON the endpoints
+// answer is shaped in debug_views.go.
+
 import (
 	_ "embed" // the debug page
 	"fmt"
@@ -27,21 +32,21 @@ var debugPageHTML []byte
 const debugPageCSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; " +
 	"connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
-// debugRoutes adds the actor-tree endpoints. The router calls it only in
+// debugEndpoints adds the /debug/ endpoints. The router calls it only in
 // debug mode, so that otherwise every /debug/ path is an unknown path (404).
-func (s *Server) debugRoutes(r *mux.Router) {
-	debugRoute(r, "/debug/", s.serveDebugPage, http.MethodGet)
-	debugRoute(r, "/debug/actors", s.serveDebugActors, http.MethodGet)
-	debugRoute(r, "/debug/tasks", s.serveDebugTasks, http.MethodGet)
-	debugRoute(r, "/debug/tasks/{id}", s.serveDebugTask, http.MethodGet)
-	debugRoute(r, "/debug/tasks/{id}/cancel", s.serveDebugCancel, http.MethodPost)
+func (s *Server) debugEndpoints(r *mux.Router) {
+	debugEndpoint(r, "/debug/", s.serveDebugPage, http.MethodGet)
+	debugEndpoint(r, "/debug/actors", s.serveDebugActors, http.MethodGet)
+	debugEndpoint(r, "/debug/tasks", s.serveDebugTasks, http.MethodGet)
+	debugEndpoint(r, "/debug/tasks/{id}", s.serveDebugTask, http.MethodGet)
+	debugEndpoint(r, "/debug/tasks/{id}/cancel", s.serveDebugCancel, http.MethodPost)
 	// The page fetches its data by relative URLs, which need the slash.
 	r.Handle("/debug", http.RedirectHandler("/debug/", http.StatusMovedPermanently))
 }
 
-// debugRoute routes path to h for methods, and any other method to a 405
+// debugEndpoint routes path to h for methods, and any other method to a 405
 // that names them: the router's own 405 handler knows only fixed paths.
-func debugRoute(r *mux.Router, path string, h http.HandlerFunc, methods ...string) {
+func debugEndpoint(r *mux.Router, path string, h http.HandlerFunc, methods ...string) {
 	r.Handle(path, h).Methods(methods...)
 	allow := strings.Join(methods, ", ")
 	r.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
@@ -223,16 +228,4 @@ func sameOrigin(r *http.Request) error {
 		return nil
 	}
 	return withDetails(ErrCrossOrigin, fmt.Sprintf("origin %q is not %q", origin, r.Host))
-}
-
-// writeDebugJSON answers 200 with v as compact JSON, never cached: the
-// tree is live.
-func writeDebugJSON(w http.ResponseWriter, r *http.Request, v any) {
-	body, err := MarshalCompact(v)
-	if err != nil {
-		writeError(w, r, fmt.Errorf("encode debug answer: %w", err))
-		return
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, body)
 }
