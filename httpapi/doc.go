@@ -24,10 +24,13 @@
 //		},
 //	})
 //
-// then serves until it is told to stop, draining first:
+// then serves as the platform expects, last thing in main:
 //
-//	go srv.Serve(listener)
-//	...
+//	return srv.Run(ctx) // 0.0.0.0:$PORT until SIGTERM, then drains and stops sup
+//
+// Run stops in this order, which a program that serves a listener of its
+// own with Serve follows too:
+//
 //	srv.Drain()          // new invocations get 503; /ping still tells the truth
 //	sup.Shutdown(ctx)    // tasks finish, or are cancelled and logged
 //	srv.Shutdown(ctx)    // in-flight requests and WebSocket sessions end
