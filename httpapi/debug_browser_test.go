@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -112,6 +113,12 @@ func row(id supervisor.TaskID, in ...string) chromedp.CSS {
 	return chromedp.CSS(strings.TrimSpace(fmt.Sprintf(`tr[data-task-id="%d"] %s`, id, strings.Join(in, " "))))
 }
 
+// finishedRow is the CSS selector of an ended task's row in the page's
+// finished list; in sets the selector of an element in it.
+func finishedRow(id supervisor.TaskID, in ...string) chromedp.CSS {
+	return chromedp.CSS(strings.TrimSpace(fmt.Sprintf(`#finished tr[data-finished-id="%d"] %s`, id, strings.Join(in, " "))))
+}
+
 // status is the CSS selector of the page's ping status showing s.
 func status(s supervisor.Status) chromedp.CSS {
 	return chromedp.CSS(fmt.Sprintf(`#ping-status[data-status="%s"]`, s))
@@ -138,6 +145,51 @@ func TestDebugPageInBrowser(t *testing.T) {
 			chromedp.WaitVisible(status(supervisor.Healthy)))
 		if info := sup.AsyncTaskInfo(); info.ActiveCount != 0 {
 			t.Fatalf("the supervisor still tracks %+v", info)
+		}
+		inBrowser(t, ctx, "see it among the finished tasks", chromedp.WaitVisible(finishedRow(id)))
+		if outcome := fromBrowser(t, ctx, "read its outcome", chromedp.Text(finishedRow(id, "td.outcome"))); outcome != "cancelled" {
+			t.Fatalf("the finished row shows %q", outcome)
+		}
+	})
+
+	t.Run("ended tasks are listed with their outcome, result or error", func(t *testing.T) {
+		sup, base := mustDebugServer(t)
+		ctx := newTab(t, browser)
+		inBrowser(t, ctx, "load the page", chromedp.Navigate(base+"/debug/"), chromedp.WaitVisible(status(supervisor.Healthy)))
+		summed, err := supervisor.GoResult(sup, "sum", nil, func(context.Context) (map[string]int, error) {
+			return map[string]int{"total": 3}, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		endOver(t, sup, summed) // so that the failed task is the newest
+		failed, err := sup.Go("fetch", nil, func(context.Context) error { return errors.New("connection reset") })
+		if err != nil {
+			t.Fatal(err)
+		}
+		inBrowser(t, ctx, "see both finished", chromedp.WaitVisible(finishedRow(summed)), chromedp.WaitVisible(finishedRow(failed)))
+		tests := []struct {
+			id          supervisor.TaskID
+			wantOutcome string
+			wantName    string
+			wantResult  string // the error or the result column
+		}{
+			{summed, "succeeded", "sum", `{"total":3}`},
+			{failed, "failed", "fetch", "connection reset"},
+		}
+		for _, tt := range tests {
+			got := []string{
+				fromBrowser(t, ctx, "outcome", chromedp.Text(finishedRow(tt.id, "td.outcome"))),
+				fromBrowser(t, ctx, "name", chromedp.Text(finishedRow(tt.id, "td:nth-child(2)"))),
+				fromBrowser(t, ctx, "result", chromedp.Text(finishedRow(tt.id, "td.result"))),
+			}
+			if want := []string{tt.wantOutcome, tt.wantName, tt.wantResult}; !slices.Equal(got, want) {
+				t.Errorf("task %d: row %q, want %q", tt.id, got, want)
+			}
+		}
+		first := fromBrowser(t, ctx, "first finished row", chromedp.Evaluate[supervisor.TaskID](`Number(document.querySelector('#finished tbody tr').dataset.finishedId)`))
+		if first != failed {
+			t.Errorf("first finished row is task %d, want the newest, %d", first, failed)
 		}
 	})
 
@@ -214,18 +266,18 @@ func TestDebugPageInBrowser(t *testing.T) {
 		sup, base := mustDebugServer(t)
 		ids := addManualTasks(t, sup, 10_000)
 		ctx := newTab(t, browser)
-		const rows = `document.querySelectorAll('tbody tr').length`
+		const rows = `document.querySelectorAll('#tree tbody tr').length`
 		inBrowser(t, ctx, "load the first page",
 			chromedp.Navigate(base+"/debug/"),
-			chromedp.Poll[chromedp.Void](`document.querySelector('.range')?.textContent === 'tasks 1–100 of 10000'`))
+			chromedp.Poll[chromedp.Void](`document.querySelector('#tree .range')?.textContent === 'tasks 1–100 of 10000'`))
 		if n := fromBrowser(t, ctx, "count rows", chromedp.Evaluate[int](rows)); n != 100 {
 			t.Fatalf("%d rows on the first page, want 100", n)
 		}
 		inBrowser(t, ctx, "go to the next page",
-			chromedp.Click(chromedp.CSS(`button.next`)),
-			chromedp.Poll[chromedp.Void](`document.querySelector('.range').textContent === 'tasks 101–200 of 10000'`))
+			chromedp.Click(chromedp.CSS(`#tree button.next`)),
+			chromedp.Poll[chromedp.Void](`document.querySelector('#tree .range').textContent === 'tasks 101–200 of 10000'`))
 		n := fromBrowser(t, ctx, "count rows", chromedp.Evaluate[int](rows))
-		first := fromBrowser(t, ctx, "first row", chromedp.Evaluate[supervisor.TaskID](`Number(document.querySelector('tbody tr').dataset.taskId)`))
+		first := fromBrowser(t, ctx, "first row", chromedp.Evaluate[supervisor.TaskID](`Number(document.querySelector('#tree tbody tr').dataset.taskId)`))
 		if n != 100 || first != ids[100] {
 			t.Fatalf("second page: %d rows from task %d, want 100 from %d", n, first, ids[100])
 		}
@@ -280,5 +332,16 @@ func startScreenshotTasks(t *testing.T, sup *supervisor.Supervisor) []supervisor
 	<-started // cancelled before it runs, it would just end
 	sup.Cancel(ids[len(ids)-1])
 	add(sup.AddAsyncTask("upload", map[string]any{"file": "report.pdf"}), nil)
+	// Two that ended, for the finished list; not in ids, which are live.
+	summarized, err := supervisor.GoResult(sup, "summarize", map[string]any{"doc": "q3.txt"}, func(context.Context) (map[string]any, error) {
+		return map[string]any{"words": 1234, "summary": "Revenue grew 12% on cloud demand."}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	endOver(t, sup, summarized)
+	if _, err := sup.Go("send_email", nil, func(context.Context) error { return errors.New("smtp: 550 mailbox unavailable") }); err != nil {
+		t.Fatal(err)
+	}
 	return ids
 }

@@ -24,10 +24,13 @@
 //		},
 //	})
 //
-// then serves until it is told to stop, draining first:
+// then serves as the platform expects, last thing in main:
 //
-//	go srv.Serve(listener)
-//	...
+//	return srv.Run(ctx) // 0.0.0.0:$PORT until SIGTERM, then drains and stops sup
+//
+// Run stops in this order, which a program that serves a listener of its
+// own with Serve follows too:
+//
 //	srv.Drain()          // new invocations get 503; /ping still tells the truth
 //	sup.Shutdown(ctx)    // tasks finish, or are cancelled and logged
 //	srv.Shutdown(ctx)    // in-flight requests and WebSocket sessions end
@@ -38,17 +41,25 @@
 //	id, err := sup.Go("report", nil, func(ctx context.Context) error { ... })
 //
 // A result is encoded as the reference writes it (see Marshal): spaced JSON,
-// raw UTF-8. A Stream result is sent as Server-Sent Events. An error result
-// is compact JSON, {"error":"<message>"}, with status 500 unless it is an
-// *HTTPError (Error, Errorf). The statuses the server itself answers (400,
-// 404, 405, 413, 426, 500, 503) are listed in docs/http-api.md.
+// raw UTF-8. A Stream result is sent as Server-Sent Events. Every error is
+// answered as compact JSON, {"error":"<message>"}, sometimes with
+// "details", and its status follows one rule: an *HTTPError (Error, Errorf)
+// has the status it chooses; an error that wraps one of the Err… variables
+// has the status and message that variable's comment gives (ErrInvalidJSON
+// is 400 "Invalid JSON", ErrNotFound 404, ErrDraining 503, ...), and one
+// that wraps supervisor.ErrShuttingDown or supervisor.ErrTooManyTasks is a
+// 503 or a 429 with its own text; any other error is a 500 with its own
+// text, as the reference answers a failing handler. docs/http-api.md lists
+// every answer, endpoint by endpoint.
 //
 // Debug mode (Config.Debug) answers the contract's "_agent_core_app_action"
 // payloads and serves the live actor tree: GET /debug/ is a page that
 // draws it and refreshes every second, GET /debug/actors and /debug/tasks
-// its JSON (a page of 100 tasks by default), POST /debug/tasks/{id}/cancel
-// cancels a task. Off, every /debug/ path is a 404. It is for development:
-// anyone who reaches the port can cancel every task.
+// its JSON (a page of 100 tasks by default), GET /debug/tasks?state=finished
+// the outcomes the supervisor keeps of ended tasks, GET /debug/tasks/{id}
+// one task, live or kept, and POST /debug/tasks/{id}/cancel cancels one.
+// Off, every /debug/ path is a 404. It is for development: anyone who
+// reaches the port can cancel every task.
 //
 // Every request goes through middleware that reads or makes its request id,
 // logs it through hlog (/ping at debug level only), turns a panic into a

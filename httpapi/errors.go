@@ -11,52 +11,88 @@ import (
 	"github.com/agentvisor/agentvisor/supervisor"
 )
 
-// Errors the server answers with; match them with errors.Is. The status and
-// the body each one gets are decided in errorTable.
+// ErrInvalidConfig is a Config that New cannot serve.
+var ErrInvalidConfig = errors.New("invalid httpapi config")
+
+// Errors the server answers with; match them with errors.Is. Each one's
+// comment gives its answer: the status and the compact JSON body, to which
+// "details" is added where the server knows more. An error that an
+// entrypoint returns is answered by the same rule: an *HTTPError with the
+// status it chooses; one that wraps an error below with that error's
+// answer, or wraps supervisor.ErrShuttingDown (503) or
+// supervisor.ErrTooManyTasks (429) with that status and its own text; any
+// other with 500 and its own text.
 var (
-	// ErrInvalidConfig is a Config that New cannot serve.
-	ErrInvalidConfig = errors.New("invalid httpapi config")
 	// ErrInvalidJSON is an invocation body that is not one JSON value.
+	// Answered 400 {"error":"Invalid JSON"}.
 	ErrInvalidJSON = errors.New("invalid JSON")
 	// ErrInvalidEncoding is an invocation body that is not UTF-8.
+	// Answered 400 {"error":"Invalid encoding"}.
 	ErrInvalidEncoding = errors.New("invalid encoding")
 	// ErrBodyTooLarge is a request body over Config.MaxBodyBytes.
+	// Answered 413 {"error":"Payload Too Large"}.
 	ErrBodyTooLarge = errors.New("request body too large")
 	// ErrReadBody is a request body that could not be read to its end.
+	// Answered 400 {"error":"Could not read request body"}.
 	ErrReadBody = errors.New("read request body")
 	// ErrNoEntrypoint is an invocation on a server without an entrypoint.
+	// Answered 500 {"error":"No entrypoint defined"}.
 	ErrNoEntrypoint = errors.New("no entrypoint defined")
 	// ErrNoWebSocketHandler is a WebSocket upgrade on a server without a
-	// WebSocket handler.
+	// WebSocket handler. Answered 404 {"error":"No WebSocket handler defined"}.
 	ErrNoWebSocketHandler = errors.New("no WebSocket handler defined")
 	// ErrUpgradeRequired is a plain GET on /ws.
+	// Answered 426 {"error":"WebSocket upgrade required"}.
 	ErrUpgradeRequired = errors.New("WebSocket upgrade required")
 	// ErrDraining refuses new invocations and WebSocket sessions once the
 	// server drains.
+	// Answered 503 {"error":"Agent is shutting down: no new invocations"}.
 	ErrDraining = errors.New("server is draining")
 	// ErrNotFound is a path the server does not serve.
+	// Answered 404 {"error":"Not Found"}.
 	ErrNotFound = errors.New("not found")
 	// ErrMethodNotAllowed is a known path with a method it does not take.
+	// Answered 405 {"error":"Method Not Allowed"}, with an Allow header.
 	ErrMethodNotAllowed = errors.New("method not allowed")
 	// ErrInvalidQuery is a debug request whose query parameters are out of
-	// range (limit, offset).
+	// range (limit, offset, state). Answered 400 {"error":"Invalid query"}.
 	ErrInvalidQuery = errors.New("invalid query")
 	// ErrInvalidTaskID is a debug request whose task id is not a task id.
+	// Answered 400 {"error":"Invalid task id"}.
 	ErrInvalidTaskID = errors.New("invalid task id")
-	// ErrTaskNotFound is a debug request for a task that is not live.
+	// ErrTaskNotFound is a debug request for a task that is neither live
+	// nor kept (unknown, or its outcome expired).
+	// Answered 404 {"error":"Task not found"}.
 	ErrTaskNotFound = errors.New("task not found")
-	// ErrTaskNotCancellable is a cancel of a live task that is already
-	// cancelling, abandoned or stopping.
+	// ErrTaskNotCancellable is a cancel of a task that is already
+	// cancelling, abandoned, stopping or over.
+	// Answered 409 {"error":"Task not cancellable"}.
 	ErrTaskNotCancellable = errors.New("task not cancellable")
 	// ErrCrossOrigin refuses a debug command sent by a page of another
 	// origin: a web page must not be able to cancel an agent's tasks.
+	// Answered 403 {"error":"Cross-origin request refused"}.
 	ErrCrossOrigin = errors.New("cross-origin request refused")
+	// ErrUnknownAction is a debug action that the contract does not name.
+	// Answered 400 {"error":"Unknown action: <value>"}, as the reference
+	// answers it.
+	ErrUnknownAction = errors.New("unknown debug action")
+	// ErrActionFailed is a debug action that the supervisor refused (it
+	// shuts down, or does not answer).
+	// Answered 500 {"error":"Debug action failed"}.
+	ErrActionFailed = errors.New("debug action failed")
+	// ErrInternal is a failure of the server's own code, such as a panic
+	// outside the entrypoint, stream and WebSocket handlers (which recover
+	// their own): logged with its stack, not shown.
+	// Answered 500 {"error":"Internal Server Error"}.
+	ErrInternal = errors.New("internal server error")
 )
 
 // errorTable decides the status and the public message of every error the
-// server answers, in one place. An empty message shows the error's own text.
-// The first entry that matches (errors.Is) wins; an error in none of them is
-// a 500 with its own text, as the reference answers a failing handler.
+// server answers, in one place; the sentinels' comments say what it decides
+// (TestSentinelDocsMatchTheTable checks them). An empty message shows the
+// error's own text. The first entry that matches (errors.Is) wins; an error
+// in none of them is a 500 with its own text, as the reference answers a
+// failing handler.
 var errorTable = []struct {
 	err     error
 	status  int
@@ -79,6 +115,9 @@ var errorTable = []struct {
 	{ErrTaskNotFound, http.StatusNotFound, "Task not found"},
 	{ErrTaskNotCancellable, http.StatusConflict, "Task not cancellable"},
 	{ErrCrossOrigin, http.StatusForbidden, "Cross-origin request refused"},
+	{ErrUnknownAction, http.StatusBadRequest, ""},
+	{ErrActionFailed, http.StatusInternalServerError, "Debug action failed"},
+	{ErrInternal, http.StatusInternalServerError, "Internal Server Error"},
 }
 
 // HTTPError is an error that chooses the HTTP status of its answer. An
@@ -141,6 +180,13 @@ func (e *detailedError) Unwrap() error { return e.sentinel }
 func withDetails(sentinel error, details string) error {
 	return &detailedError{sentinel: sentinel, details: details}
 }
+
+// unknownActionError is an unknown debug action; its text is the
+// reference's answer, "Unknown action: <value>".
+type unknownActionError struct{ action string }
+
+func (e *unknownActionError) Error() string { return "Unknown action: " + e.action }
+func (e *unknownActionError) Unwrap() error { return ErrUnknownAction }
 
 // errorBody is every error answer: compact JSON, details only when known.
 type errorBody struct {

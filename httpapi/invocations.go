@@ -33,8 +33,8 @@ func (s *Server) serveInvocation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.cfg.Debug {
-		if action, ok := debugAction(payload); ok {
-			s.serveDebugAction(w, r, action)
+		if action, ok := parseAppAction(payload); ok {
+			s.serveAppAction(w, r, action)
 			return
 		}
 	}
@@ -147,14 +147,4 @@ func (s *Server) recovered(ctx context.Context, v any, source string) error {
 	s.sup.RecordPanic(source)
 	zerolog.Ctx(ctx).Error().Str("panic", fmt.Sprint(v)).Str("source", source).Bytes("stack", debug.Stack()).Msg("panic recovered")
 	return &PanicError{Value: v}
-}
-
-// writeResult answers 200 with the result in the reference's spaced JSON.
-func writeResult(w http.ResponseWriter, r *http.Request, result any) {
-	body, err := Marshal(result)
-	if err != nil {
-		writeError(w, r, fmt.Errorf("encode result: %w", err))
-		return
-	}
-	writeJSON(w, http.StatusOK, body)
 }

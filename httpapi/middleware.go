@@ -100,7 +100,7 @@ func (s *Server) recoverPanic(rec *responseRecorder, r *http.Request, v any) {
 	s.sup.RecordPanic(supervisor.PanicHTTP)
 	hlog.FromRequest(r).Error().Str("panic", fmt.Sprint(v)).Bytes("stack", debug.Stack()).Msg("panic serving request")
 	if rec.status == 0 {
-		writeErrorBody(rec, http.StatusInternalServerError, errorBody{Error: "Internal Server Error"})
+		writeError(rec, r, ErrInternal) // logged above, with the stack
 	}
 }
 

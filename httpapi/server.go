@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,7 +16,6 @@ import (
 
 	"github.com/gorilla/mux"
 	"github.com/rs/zerolog"
-	"github.com/rs/zerolog/hlog"
 
 	"github.com/agentvisor/agentvisor/supervisor"
 )
@@ -181,7 +179,7 @@ func (s *Server) router() *mux.Router {
 	route("/invocations", s.serveInvocation, http.MethodPost)
 	route("/ws", s.serveWebSocket, http.MethodGet)
 	if s.cfg.Debug {
-		s.debugRoutes(r)
+		s.debugEndpoints(r)
 	}
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, ErrNotFound)
@@ -269,39 +267,4 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 	})
 	return s.shutdownErr
-}
-
-// jsonContentType is shared by every JSON answer; /ping sets it without
-// allocating a new slice.
-var jsonContentType = []string{"application/json"}
-
-// writeJSON writes a complete JSON answer.
-func writeJSON(w http.ResponseWriter, status int, body []byte) {
-	h := w.Header()
-	h["Content-Type"] = jsonContentType
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	_, _ = w.Write(body) // a client that left is not an error worth more than the access log
-}
-
-// writeError answers err with the status and compact body errorTable gives
-// it, and logs server-side failures.
-func writeError(w http.ResponseWriter, r *http.Request, err error) {
-	status, body := answerFor(err)
-	if status >= http.StatusInternalServerError && !errors.Is(err, ErrDraining) {
-		ev := hlog.FromRequest(r).Error().Err(err).Int("status", status)
-		if httpErr := asHTTPError(err); httpErr != nil && httpErr.Status != status {
-			ev = ev.Int("invalid_status", httpErr.Status) // the entrypoint's mistake, answered 500
-		}
-		ev.Msg("request failed")
-	}
-	writeErrorBody(w, status, body)
-}
-
-func writeErrorBody(w http.ResponseWriter, status int, body errorBody) {
-	b, err := MarshalCompact(body)
-	if err != nil { // two strings always encode
-		panic(fmt.Sprintf("httpapi: encode error body: %v", err))
-	}
-	writeJSON(w, status, b)
 }

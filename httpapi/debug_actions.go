@@ -1,8 +1,14 @@
 package httpapi
 
+// The contract's debug actions: with debug mode on, a POST /invocations
+// whose payload has a truthy "_agent_core_app_action" ("app actions", after
+// the key) is answered here, before the entrypoint, as the reference answers
+// it. The /debug/ endpoints, this project's own, are in debug_endpoints.go.
+
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 
 	"github.com/rs/zerolog/hlog"
@@ -10,8 +16,8 @@ import (
 	"github.com/agentvisor/agentvisor/supervisor"
 )
 
-// debugActionKey is the payload key of the reference's debug actions.
-const debugActionKey = "_agent_core_app_action"
+// appActionKey is the payload key of the reference's debug actions.
+const appActionKey = "_agent_core_app_action"
 
 // JobStatus is the reference's get_async_task_info() answer:
 // {"active_count": n, "running_jobs": [{"name": "...", "duration": 1.25}]}.
@@ -50,9 +56,9 @@ type forcedStatus struct {
 	ForcedStatus string `json:"forced_status"`
 }
 
-// debugAction returns the action of a JSON object payload whose
+// parseAppAction returns the action of a JSON object payload whose
 // "_agent_core_app_action" is truthy in Python's sense.
-func debugAction(payload json.RawMessage) (json.RawMessage, bool) {
+func parseAppAction(payload json.RawMessage) (json.RawMessage, bool) {
 	if t := bytes.TrimLeft(payload, " \t\r\n"); len(t) == 0 || t[0] != '{' {
 		return nil, false
 	}
@@ -62,7 +68,7 @@ func debugAction(payload json.RawMessage) (json.RawMessage, bool) {
 	if json.Unmarshal(payload, &fields) != nil {
 		return nil, false
 	}
-	action, ok := fields[debugActionKey]
+	action, ok := fields[appActionKey]
 	return action, ok && truthy(action)
 }
 
@@ -89,9 +95,9 @@ func truthy(v json.RawMessage) bool {
 	return true
 }
 
-// serveDebugAction answers a debug action with compact JSON, as the
+// serveAppAction answers a debug action with compact JSON, as the
 // reference does. The actions go through the supervisor's API.
-func (s *Server) serveDebugAction(w http.ResponseWriter, r *http.Request, action json.RawMessage) {
+func (s *Server) serveAppAction(w http.ResponseWriter, r *http.Request, action json.RawMessage) {
 	var name string
 	if json.Unmarshal(action, &name) != nil {
 		name = pyStr(action)
@@ -112,12 +118,11 @@ func (s *Server) serveDebugAction(w http.ResponseWriter, r *http.Request, action
 	case "clear_forced_status":
 		answer, err = forcedStatus{"Cleared"}, s.sup.ClearForcedPingStatus()
 	default:
-		writeErrorBody(w, http.StatusBadRequest, errorBody{Error: "Unknown action: " + name})
+		writeError(w, r, &unknownActionError{action: name})
 		return
 	}
 	if err != nil {
-		hlog.FromRequest(r).Error().Err(err).Str("action", name).Msg("debug action failed")
-		writeErrorBody(w, http.StatusInternalServerError, errorBody{Error: "Debug action failed", Details: err.Error()})
+		writeError(w, r, fmt.Errorf("action %s: %w", name, withDetails(ErrActionFailed, err.Error())))
 		return
 	}
 	body, err := MarshalCompact(answer)

@@ -1,5 +1,10 @@
 package httpapi
 
+// The /debug/ endpoints, this project's own actor-tree inspection: the page,
+// the tree, the task lists and the cancel command. The contract's debug
+// actions (on /invocations) are in debug_actions.go; the JSON the endpoints
+// answer is shaped in debug_views.go.
+
 import (
 	_ "embed" // the debug page
 	"fmt"
@@ -27,21 +32,21 @@ var debugPageHTML []byte
 const debugPageCSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; " +
 	"connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
-// debugRoutes adds the actor-tree endpoints. The router calls it only in
+// debugEndpoints adds the /debug/ endpoints. The router calls it only in
 // debug mode, so that otherwise every /debug/ path is an unknown path (404).
-func (s *Server) debugRoutes(r *mux.Router) {
-	debugRoute(r, "/debug/", s.serveDebugPage, http.MethodGet)
-	debugRoute(r, "/debug/actors", s.serveDebugActors, http.MethodGet)
-	debugRoute(r, "/debug/tasks", s.serveDebugTasks, http.MethodGet)
-	debugRoute(r, "/debug/tasks/{id}", s.serveDebugTask, http.MethodGet)
-	debugRoute(r, "/debug/tasks/{id}/cancel", s.serveDebugCancel, http.MethodPost)
+func (s *Server) debugEndpoints(r *mux.Router) {
+	debugEndpoint(r, "/debug/", s.serveDebugPage, http.MethodGet)
+	debugEndpoint(r, "/debug/actors", s.serveDebugActors, http.MethodGet)
+	debugEndpoint(r, "/debug/tasks", s.serveDebugTasks, http.MethodGet)
+	debugEndpoint(r, "/debug/tasks/{id}", s.serveDebugTask, http.MethodGet)
+	debugEndpoint(r, "/debug/tasks/{id}/cancel", s.serveDebugCancel, http.MethodPost)
 	// The page fetches its data by relative URLs, which need the slash.
 	r.Handle("/debug", http.RedirectHandler("/debug/", http.StatusMovedPermanently))
 }
 
-// debugRoute routes path to h for methods, and any other method to a 405
+// debugEndpoint routes path to h for methods, and any other method to a 405
 // that names them: the router's own 405 handler knows only fixed paths.
-func debugRoute(r *mux.Router, path string, h http.HandlerFunc, methods ...string) {
+func debugEndpoint(r *mux.Router, path string, h http.HandlerFunc, methods ...string) {
 	r.Handle(path, h).Methods(methods...)
 	allow := strings.Join(methods, ", ")
 	r.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
@@ -72,9 +77,33 @@ func (s *Server) serveDebugActors(w http.ResponseWriter, r *http.Request) {
 	serveTreeView(s, w, r, viewTree)
 }
 
-// serveDebugTasks answers the live tasks as a flat list, newest first.
+// serveDebugTasks answers the live tasks as a flat list, newest first, or
+// with ?state=finished the kept outcomes of ended tasks, newest first.
 func (s *Server) serveDebugTasks(w http.ResponseWriter, r *http.Request) {
-	serveTreeView(s, w, r, viewTaskList)
+	state, err := parseTaskListState(r.URL.Query())
+	switch {
+	case err != nil:
+		writeError(w, r, err)
+	case state == listFinished:
+		s.serveFinishedTasks(w, r)
+	default:
+		serveTreeView(s, w, r, viewTaskList)
+	}
+}
+
+// serveFinishedTasks answers one page of the kept outcomes.
+func (s *Server) serveFinishedTasks(w http.ResponseWriter, r *http.Request) {
+	page, err := parseDebugPage(r.URL.Query())
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	results, err := s.sup.Results(r.Context())
+	if err != nil {
+		writeError(w, r, fmt.Errorf("read the kept outcomes: %w", err))
+		return
+	}
+	writeDebugJSON(w, r, viewFinishedList(results, page, time.Now()))
 }
 
 // serveTreeView answers one page of a view of the live tree.
@@ -92,7 +121,9 @@ func serveTreeView[V any](s *Server, w http.ResponseWriter, r *http.Request, vie
 	writeDebugJSON(w, r, view(tree, page, time.Now()))
 }
 
-// serveDebugTask answers one live task's node.
+// serveDebugTask answers one live task's node, or, once the task ended, its
+// kept outcome as the finished list shows it. The tree is asked first: a
+// task whose actor still stops is in it, its outcome already kept.
 func (s *Server) serveDebugTask(w http.ResponseWriter, r *http.Request) {
 	id, err := taskIDParam(r)
 	if err != nil {
@@ -104,12 +135,22 @@ func (s *Server) serveDebugTask(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	node, ok := findTask(tree, id)
-	if !ok {
-		writeError(w, r, taskNotFound(id))
+	if node, ok := findTask(tree, id); ok {
+		writeDebugJSON(w, r, viewNode(node, debugPage{}, time.Now()))
 		return
 	}
-	writeDebugJSON(w, r, viewNode(node, debugPage{}, time.Now()))
+	if t, ok := s.endedTask(id); ok {
+		writeDebugJSON(w, r, viewFinished(t))
+		return
+	}
+	writeError(w, r, taskNotFound(id))
+}
+
+// endedTask returns the kept outcome of task id, false if it is unknown,
+// expired, or (started since the tree was read) live.
+func (s *Server) endedTask(id supervisor.TaskID) (supervisor.Task, bool) {
+	t, ok := s.sup.Task(id)
+	return t, ok && t.State == supervisor.StateOver
 }
 
 // cancelAnswer is the answer of a cancel that took.
@@ -138,18 +179,20 @@ func (s *Server) serveDebugCancel(w http.ResponseWriter, r *http.Request) {
 	writeError(w, r, s.whyNotCancelled(r, id))
 }
 
-// whyNotCancelled tells a task that is gone from one that is live but past
-// cancelling.
+// whyNotCancelled tells a task that is unknown or expired from one that is
+// past cancelling: live but cancelling, abandoned or stopping, or over.
 func (s *Server) whyNotCancelled(r *http.Request, id supervisor.TaskID) error {
 	tree, err := s.tree(r)
 	if err != nil {
 		return err
 	}
-	node, ok := findTask(tree, id)
-	if !ok {
-		return taskNotFound(id)
+	if node, ok := findTask(tree, id); ok {
+		return withDetails(ErrTaskNotCancellable, fmt.Sprintf("task %d is %s", id, node.State))
 	}
-	return withDetails(ErrTaskNotCancellable, fmt.Sprintf("task %d is %s", id, node.State))
+	if t, ok := s.endedTask(id); ok {
+		return withDetails(ErrTaskNotCancellable, fmt.Sprintf("task %d is over (%s)", id, t.Outcome))
+	}
+	return taskNotFound(id)
 }
 
 func (s *Server) tree(r *http.Request) (supervisor.Node, error) {
@@ -170,7 +213,7 @@ func taskIDParam(r *http.Request) (supervisor.TaskID, error) {
 }
 
 func taskNotFound(id supervisor.TaskID) error {
-	return withDetails(ErrTaskNotFound, fmt.Sprintf("no live task %d", id))
+	return withDetails(ErrTaskNotFound, fmt.Sprintf("no live or kept task %d", id))
 }
 
 // sameOrigin refuses a request that a browser sent from a page of another
@@ -185,16 +228,4 @@ func sameOrigin(r *http.Request) error {
 		return nil
 	}
 	return withDetails(ErrCrossOrigin, fmt.Sprintf("origin %q is not %q", origin, r.Host))
-}
-
-// writeDebugJSON answers 200 with v as compact JSON, never cached: the
-// tree is live.
-func writeDebugJSON(w http.ResponseWriter, r *http.Request, v any) {
-	body, err := MarshalCompact(v)
-	if err != nil {
-		writeError(w, r, fmt.Errorf("encode debug answer: %w", err))
-		return
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, body)
 }

@@ -107,12 +107,53 @@ type debugTree struct {
 	debugNode
 }
 
-// debugTaskList is the answer of GET /debug/tasks.
-type debugTaskList struct {
-	Now   time.Time   `json:"now"`
-	Total int         `json:"total"`
-	Page  debugPage   `json:"page"`
-	Tasks []debugNode `json:"tasks"`
+// debugTaskList is the answer of GET /debug/tasks: one page of the live
+// tasks' nodes (debugNode) or of the kept outcomes (finishedTask).
+type debugTaskList[T any] struct {
+	Now   time.Time `json:"now"`
+	Total int       `json:"total"`
+	Page  debugPage `json:"page"`
+	Tasks []T       `json:"tasks"`
+}
+
+// finishedTask is a kept outcome as the debug endpoints show it: the
+// supervisor's Task, with every field it has now or gains later, plus how
+// long it ran.
+type finishedTask struct {
+	task            supervisor.Task
+	durationSeconds float64
+}
+
+// MarshalJSON is the Task's own JSON with "duration_seconds" added: embedding
+// the Task would promote its MarshalJSON and drop the field.
+func (f finishedTask) MarshalJSON() ([]byte, error) {
+	b, err := f.task.MarshalJSON()
+	if err != nil || len(b) < 2 || b[len(b)-1] != '}' {
+		return b, err
+	}
+	b = append(b[:len(b)-1], `,"duration_seconds":`...)
+	b = strconv.AppendFloat(b, f.durationSeconds, 'g', -1, 64)
+	return append(b, '}'), nil
+}
+
+// taskListState is which tasks GET /debug/tasks lists.
+type taskListState int
+
+const (
+	listLive     taskListState = iota // the live tasks' nodes, the default
+	listFinished                      // the kept outcomes of ended tasks
+)
+
+// parseTaskListState reads ?state=.
+func parseTaskListState(q url.Values) (taskListState, error) {
+	switch s := q.Get("state"); s {
+	case "", "live":
+		return listLive, nil
+	case "finished":
+		return listFinished, nil
+	default:
+		return listLive, withDetails(ErrInvalidQuery, fmt.Sprintf("state must be live or finished, got %q", s))
+	}
 }
 
 // viewTree turns the supervisor's tree into the debug view, with one page
@@ -219,15 +260,38 @@ func liveTasks(root supervisor.Node) []supervisor.Node {
 }
 
 // viewTaskList is the flat list of tasks, newest first, one page of it.
-func viewTaskList(root supervisor.Node, p debugPage, now time.Time) debugTaskList {
+func viewTaskList(root supervisor.Node, p debugPage, now time.Time) debugTaskList[debugNode] {
 	tasks := liveTasks(root)
 	slices.Reverse(tasks) // ids, and so the tree's order, grow with start time
 	page := window(tasks, p)
-	list := debugTaskList{Now: now, Total: len(tasks), Page: p, Tasks: make([]debugNode, 0, len(page))}
+	list := debugTaskList[debugNode]{Now: now, Total: len(tasks), Page: p, Tasks: make([]debugNode, 0, len(page))}
 	for _, n := range page {
 		list.Tasks = append(list.Tasks, viewNode(n, p, now))
 	}
 	return list
+}
+
+// viewFinishedList is one page of the kept outcomes, which the supervisor
+// gives newest first.
+func viewFinishedList(results []supervisor.Task, p debugPage, now time.Time) debugTaskList[finishedTask] {
+	page := window(results, p)
+	list := debugTaskList[finishedTask]{Now: now, Total: len(results), Page: p, Tasks: make([]finishedTask, 0, len(page))}
+	for _, t := range page {
+		list.Tasks = append(list.Tasks, viewFinished(t))
+	}
+	return list
+}
+
+// viewFinished shows an ended task, its unencodable metadata values and
+// result marked as encodable does.
+func viewFinished(t supervisor.Task) finishedTask {
+	if m := encodable(t.Metadata); m != nil {
+		t.Metadata = m
+	}
+	if t.Result != nil && !canEncode(t.Result) {
+		t.Result = unencodableMark(t.Result)
+	}
+	return finishedTask{task: t, durationSeconds: t.Ended.Sub(t.Started).Seconds()}
 }
 
 // findTask returns the node of the live task id.

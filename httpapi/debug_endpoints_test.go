@@ -138,7 +138,7 @@ func child(tb testing.TB, n nodeJSON, kind string) nodeJSON {
 }
 
 // liveTask returns the task's node from GET /debug/tasks/{id}, or false
-// for a 404.
+// for a 404 or an ended task's kept outcome (no node: state "over").
 func liveTask(tb testing.TB, base string, id supervisor.TaskID) (nodeJSON, bool) {
 	tb.Helper()
 	got := do(tb, http.MethodGet, fmt.Sprintf("%s/debug/tasks/%d", base, id), "", nil)
@@ -148,6 +148,9 @@ func liveTask(tb testing.TB, base string, id supervisor.TaskID) (nodeJSON, bool)
 	var n nodeJSON
 	if got.status != http.StatusOK || json.Unmarshal([]byte(got.body), &n) != nil {
 		tb.Fatalf("GET task %d: %d %s", id, got.status, got.body)
+	}
+	if n.State == "over" && n.Kind == "" {
+		return nodeJSON{}, false
 	}
 	return n, true
 }
@@ -489,10 +492,10 @@ func TestDebugTaskEndpoints(t *testing.T) {
 		wantAllow  string
 	}{
 		{"one task", "GET", task, 200, fmt.Sprintf(`^\{"kind":"task","pid":"[^"]+","state":"running","task":\{"task_id":%d,"name":"runner",.*"busy":true.*\}\}$`, id), ""},
-		{"unknown id", "GET", "/debug/tasks/999999999", 404, `^\{"error":"Task not found","details":"no live task 999999999"\}$`, ""},
+		{"unknown id", "GET", "/debug/tasks/999999999", 404, `^\{"error":"Task not found","details":"no live or kept task 999999999"\}$`, ""},
 		{"non-numeric id", "GET", "/debug/tasks/abc", 400, `^\{"error":"Invalid task id","details":"\\"abc\\" is not a task id \(a positive integer\)"\}$`, ""},
 		{"zero id", "GET", "/debug/tasks/0", 400, `^\{"error":"Invalid task id",`, ""},
-		{"cancel unknown", "POST", "/debug/tasks/999999999/cancel", 404, `^\{"error":"Task not found","details":"no live task 999999999"\}$`, ""},
+		{"cancel unknown", "POST", "/debug/tasks/999999999/cancel", 404, `^\{"error":"Task not found","details":"no live or kept task 999999999"\}$`, ""},
 		{"cancel non-numeric", "POST", "/debug/tasks/x/cancel", 400, `^\{"error":"Invalid task id",`, ""},
 		{"cancel by GET", "GET", task + "/cancel", 405, `^\{"error":"Method Not Allowed"\}$`, "POST"},
 		{"delete a task", "DELETE", task, 405, `^\{"error":"Method Not Allowed"\}$`, "GET"},
@@ -542,8 +545,9 @@ func TestDebugCancel(t *testing.T) {
 		})
 	})
 	t.Run("cancel it again", func(t *testing.T) {
-		if got := do(t, http.MethodPost, cancelURL(id), "", nil); got.status != http.StatusNotFound {
-			t.Fatalf("got %d %s", got.status, got.body)
+		got := do(t, http.MethodPost, cancelURL(id), "", nil)
+		if want := fmt.Sprintf(`{"error":"Task not cancellable","details":"task %d is over (cancelled)"}`, id); got.status != http.StatusConflict || got.body != want {
+			t.Fatalf("got %d %s, want 409 %s", got.status, got.body, want)
 		}
 	})
 	t.Run("an abandoned task cannot be cancelled", func(t *testing.T) {
@@ -661,5 +665,225 @@ func TestDebugUnencodableMetadata(t *testing.T) {
 	check("/debug/tasks", list.Tasks)
 	if n, ok := liveTask(t, base, bad); ok {
 		check("/debug/tasks/{id}", []nodeJSON{n, {Task: &taskJSON{ID: uint64(good)}}})
+	}
+}
+
+// finishedJSON is a kept outcome as GET /debug/tasks?state=finished and
+// GET /debug/tasks/{id} show it.
+type finishedJSON struct {
+	ID              uint64         `json:"task_id"`
+	Name            string         `json:"name"`
+	Metadata        map[string]any `json:"metadata"`
+	Manual          bool           `json:"manual"`
+	State           string         `json:"state"`
+	Outcome         string         `json:"outcome"`
+	Busy            bool           `json:"busy"`
+	Result          any            `json:"result"`
+	Started         time.Time      `json:"started"`
+	Ended           time.Time      `json:"ended"`
+	Attempts        int            `json:"attempts"`
+	Error           string         `json:"error"`
+	DurationSeconds float64        `json:"duration_seconds"`
+}
+
+type finishedListJSON struct {
+	Now   time.Time      `json:"now"`
+	Total int            `json:"total"`
+	Page  pageJSON       `json:"page"`
+	Tasks []finishedJSON `json:"tasks"`
+}
+
+// endOver waits until task id is over, as the supervisor reports it.
+func endOver(tb testing.TB, sup *supervisor.Supervisor, id supervisor.TaskID) {
+	tb.Helper()
+	eventually(tb, fmt.Sprintf("task %d over", id), func() bool {
+		t, ok := sup.Task(id)
+		return ok && t.State == supervisor.StateOver
+	})
+}
+
+// endedTasks ends one task of each outcome the page shows, one after the
+// other, and returns their ids in the order they ended.
+func endedTasks(t *testing.T, sup *supervisor.Supervisor) (succeeded, failed, cancelled, completed, unencodable supervisor.TaskID) {
+	t.Helper()
+	var err error
+	if succeeded, err = supervisor.GoResult(sup, "sum", map[string]any{"of": "a,b"}, func(context.Context) (map[string]int, error) {
+		return map[string]int{"total": 3}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	endOver(t, sup, succeeded)
+	if failed, err = sup.Go("fetch", nil, func(context.Context) error { return errors.New("connection reset") }); err != nil {
+		t.Fatal(err)
+	}
+	endOver(t, sup, failed)
+	if cancelled, err = sup.Go("wait", nil, blockUntilCancelled); err != nil {
+		t.Fatal(err)
+	}
+	if !sup.Cancel(cancelled) {
+		t.Fatal("cancel")
+	}
+	endOver(t, sup, cancelled)
+	completed = sup.AddAsyncTask("by hand", map[string]any{"note": "x"})
+	if !sup.CompleteAsyncTask(completed) {
+		t.Fatal("complete")
+	}
+	endOver(t, sup, completed)
+	if unencodable, err = supervisor.GoResult(sup, "nan", map[string]any{"bad": math.Inf(-1)}, func(context.Context) (float64, error) {
+		return math.NaN(), nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	endOver(t, sup, unencodable)
+	return
+}
+
+func TestDebugFinishedTasks(t *testing.T) {
+	sup, base := mustDebugServer(t)
+	live, err := sup.Go("still running", nil, blockUntilCancelled)
+	if err != nil {
+		t.Fatal(err)
+	}
+	succeeded, failed, cancelled, completed, unencodable := endedTasks(t, sup)
+	newestFirst := []supervisor.TaskID{unencodable, completed, cancelled, failed, succeeded}
+
+	var list finishedListJSON
+	getJSON(t, base+"/debug/tasks?state=finished", &list)
+	if list.Total != 5 || list.Page != (pageJSON{Offset: 0, Limit: 100}) || time.Since(list.Now) > time.Minute {
+		t.Fatalf("envelope: total %d page %+v now %v", list.Total, list.Page, list.Now)
+	}
+	var ids []supervisor.TaskID
+	byID := map[supervisor.TaskID]finishedJSON{}
+	for _, f := range list.Tasks {
+		ids = append(ids, supervisor.TaskID(f.ID))
+		byID[supervisor.TaskID(f.ID)] = f
+	}
+	if !slices.Equal(ids, newestFirst) {
+		t.Fatalf("finished ids %v, want newest first %v (the live task %d not among them)", ids, newestFirst, live)
+	}
+	tests := []struct {
+		name  string
+		id    supervisor.TaskID
+		check func(f finishedJSON) bool
+	}{
+		{"succeeded, with its result", succeeded, func(f finishedJSON) bool {
+			return f.Outcome == "succeeded" && f.Name == "sum" && f.Metadata["of"] == "a,b" &&
+				reflect.DeepEqual(f.Result, map[string]any{"total": 3.0}) && f.Error == "" && f.Attempts == 1
+		}},
+		{"failed, with its error", failed, func(f finishedJSON) bool {
+			return f.Outcome == "failed" && f.Error == "connection reset" && f.Result == nil
+		}},
+		{"cancelled", cancelled, func(f finishedJSON) bool {
+			return f.Outcome == "cancelled" && f.Error == supervisor.ErrCancelled.Error()
+		}},
+		{"completed by hand", completed, func(f finishedJSON) bool {
+			return f.Outcome == "completed" && f.Manual && f.Attempts == 0 && f.Metadata["note"] == "x"
+		}},
+		{"unencodable result and metadata, marked", unencodable, func(f finishedJSON) bool {
+			return f.Outcome == "succeeded" && f.Result == "<unencodable: float64 NaN>" &&
+				f.Metadata["bad"] == "<unencodable: float64 -Inf>"
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := byID[tt.id]
+			if f.State != "over" || f.Busy || f.Ended.Before(f.Started) || f.Started.IsZero() ||
+				math.Abs(f.DurationSeconds-f.Ended.Sub(f.Started).Seconds()) > 1e-6 || !tt.check(f) {
+				t.Fatalf("task %d: %+v", tt.id, f)
+			}
+			// The task's own endpoint answers the list's object, byte for byte.
+			one := do(t, http.MethodGet, fmt.Sprintf("%s/debug/tasks/%d", base, tt.id), "", nil)
+			item := itemOf(t, base+"/debug/tasks?state=finished", tt.id)
+			if one.status != http.StatusOK || one.body != item {
+				t.Fatalf("GET /debug/tasks/%d: %d %s\nthe list has %s", tt.id, one.status, one.body, item)
+			}
+		})
+	}
+	t.Run("pages", func(t *testing.T) {
+		var page finishedListJSON
+		getJSON(t, base+"/debug/tasks?state=finished&limit=2&offset=1", &page)
+		var got []supervisor.TaskID
+		for _, f := range page.Tasks {
+			got = append(got, supervisor.TaskID(f.ID))
+		}
+		if !slices.Equal(got, newestFirst[1:3]) || page.Total != 5 || page.Page != (pageJSON{Offset: 1, Limit: 2}) {
+			t.Fatalf("page: total %d %+v ids %v, want %v", page.Total, page.Page, got, newestFirst[1:3])
+		}
+	})
+	t.Run("state=live is the default", func(t *testing.T) {
+		for _, q := range []string{"", "?state=live"} {
+			var l taskListJSON
+			getJSON(t, base+"/debug/tasks"+q, &l)
+			if l.Total != 1 || len(l.Tasks) != 1 || supervisor.TaskID(l.Tasks[0].Task.ID) != live {
+				t.Fatalf("%q: %+v", q, l)
+			}
+		}
+	})
+	t.Run("a live task is still a node", func(t *testing.T) {
+		if n, ok := liveTask(t, base, live); !ok || n.Kind != "task" || n.Task.State != "running" {
+			t.Fatalf("%+v", n)
+		}
+	})
+	t.Run("refusals", func(t *testing.T) {
+		tests := []struct {
+			name, method, path string
+			wantStatus         int
+			wantBody           string
+		}{
+			{"another state", "GET", "/debug/tasks?state=done", 400,
+				`{"error":"Invalid query","details":"state must be live or finished, got \"done\""}`},
+			{"a bad page of the finished list", "GET", "/debug/tasks?state=finished&limit=0", 400,
+				`{"error":"Invalid query","details":"limit must be an integer from 1 to 1000, got \"0\""}`},
+			{"an unknown id", "GET", "/debug/tasks/999999999", 404,
+				`{"error":"Task not found","details":"no live or kept task 999999999"}`},
+			{"cancel an ended task", "POST", fmt.Sprintf("/debug/tasks/%d/cancel", cancelled), 409,
+				fmt.Sprintf(`{"error":"Task not cancellable","details":"task %d is over (cancelled)"}`, cancelled)},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				if got := do(t, tt.method, base+tt.path, "", nil); got.status != tt.wantStatus || got.body != tt.wantBody {
+					t.Fatalf("got %d %s, want %d %s", got.status, got.body, tt.wantStatus, tt.wantBody)
+				}
+			})
+		}
+	})
+}
+
+// itemOf returns task id's object in the list at url, as sent.
+func itemOf(tb testing.TB, url string, id supervisor.TaskID) string {
+	tb.Helper()
+	var list struct{ Tasks []json.RawMessage }
+	getJSON(tb, url, &list)
+	for _, raw := range list.Tasks {
+		var f finishedJSON
+		if json.Unmarshal(raw, &f) == nil && supervisor.TaskID(f.ID) == id {
+			return string(raw)
+		}
+	}
+	tb.Fatalf("task %d not in %s", id, url)
+	return ""
+}
+
+// An outcome the supervisor no longer keeps is a 404, like an unknown id.
+func TestDebugExpiredOutcome(t *testing.T) {
+	sup, err := supervisor.New(supervisor.Config{MaxResults: -1}) // keeps none
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { shutdownNow(sup) })
+	_, base := mustServe(t, httpapi.Config{Supervisor: sup, Debug: true})
+	id, err := sup.Go("quick", nil, func(context.Context) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the task gone", func() bool { _, live := liveTask(t, base, id); return !live })
+	got := do(t, http.MethodGet, fmt.Sprintf("%s/debug/tasks/%d", base, id), "", nil)
+	if want := fmt.Sprintf(`{"error":"Task not found","details":"no live or kept task %d"}`, id); got.status != 404 || got.body != want {
+		t.Fatalf("got %d %s, want 404 %s", got.status, got.body, want)
+	}
+	var list finishedListJSON
+	getJSON(t, base+"/debug/tasks?state=finished", &list)
+	if list.Total != 0 || list.Tasks == nil || len(list.Tasks) != 0 {
+		t.Fatalf("finished list %+v, want total 0 and []", list)
 	}
 }

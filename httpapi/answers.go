@@ -3,9 +3,13 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/rs/zerolog/hlog"
 )
 
 // Marshal encodes v the way the reference SDK writes success bodies and
@@ -18,6 +22,61 @@ func Marshal(v any) ([]byte, error) { return marshal(v, true) }
 // MarshalCompact encodes v like Marshal but without spaces, as the reference
 // writes /ping, debug actions and error bodies (Starlette's JSONResponse).
 func MarshalCompact(v any) ([]byte, error) { return marshal(v, false) }
+
+// jsonContentType is shared by every JSON answer; /ping sets it without
+// allocating a new slice.
+var jsonContentType = []string{"application/json"}
+
+// writeJSON writes a complete JSON answer.
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	h["Content-Type"] = jsonContentType
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body) // a client that left is not an error worth more than the access log
+}
+
+// writeResult answers 200 with the result in the reference's spaced JSON.
+func writeResult(w http.ResponseWriter, r *http.Request, result any) {
+	body, err := Marshal(result)
+	if err != nil {
+		writeError(w, r, fmt.Errorf("encode result: %w", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// writeDebugJSON answers 200 with v as compact JSON, never cached: the
+// tree is live.
+func writeDebugJSON(w http.ResponseWriter, r *http.Request, v any) {
+	body, err := MarshalCompact(v)
+	if err != nil {
+		writeError(w, r, fmt.Errorf("encode debug answer: %w", err))
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, body)
+}
+
+// writeError answers err with the status and compact body errorTable gives
+// it (every error answer goes through here), and logs server-side failures
+// but those logged where they happened (ErrInternal, a panic's) and the
+// drain's refusals.
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, body := answerFor(err)
+	if status >= http.StatusInternalServerError && !errors.Is(err, ErrDraining) && !errors.Is(err, ErrInternal) {
+		ev := hlog.FromRequest(r).Error().Err(err).Int("status", status)
+		if httpErr := asHTTPError(err); httpErr != nil && httpErr.Status != status {
+			ev = ev.Int("invalid_status", httpErr.Status) // the entrypoint's mistake, answered 500
+		}
+		ev.Msg("request failed")
+	}
+	b, err := MarshalCompact(body)
+	if err != nil { // two strings always encode
+		panic(fmt.Sprintf("httpapi: encode error body: %v", err))
+	}
+	writeJSON(w, status, b)
+}
 
 func marshal(v any, spaced bool) ([]byte, error) {
 	var buf bytes.Buffer
