@@ -19,6 +19,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/agentvisor/agentvisor/httpapi"
+	"github.com/agentvisor/agentvisor/internal/testkit"
 	"github.com/agentvisor/agentvisor/supervisor"
 )
 
@@ -256,19 +257,19 @@ func startKnownTasks(t *testing.T, sup *supervisor.Supervisor, base string) know
 	if !sup.Cancel(k.abandoned) {
 		t.Fatal("cancel the stubborn task")
 	}
-	eventually(t, "the progress report", func() bool {
+	testkit.Eventually(t, "the progress report", func() bool {
 		n, ok := liveTask(t, base, k.progressing)
 		return ok && n.Task.Progress != nil
 	})
-	eventually(t, "the flaky task restarted twice", func() bool {
+	testkit.Eventually(t, "the flaky task restarted twice", func() bool {
 		n, ok := liveTask(t, base, k.restarted)
 		return ok && n.Task.Restarts == 2 && n.State == "running"
 	})
-	eventually(t, "the stubborn task abandoned", func() bool {
+	testkit.Eventually(t, "the stubborn task abandoned", func() bool {
 		n, ok := liveTask(t, base, k.abandoned)
 		return ok && n.State == "abandoned"
 	})
-	eventually(t, "the quick task gone", func() bool {
+	testkit.Eventually(t, "the quick task gone", func() bool {
 		_, ok := liveTask(t, base, k.finished)
 		return !ok
 	})
@@ -539,7 +540,7 @@ func TestDebugCancel(t *testing.T) {
 		if want := fmt.Sprintf(`{"task_id":%d,"cancelled":true}`, id); got.status != 200 || got.body != want {
 			t.Fatalf("got %d %s, want %s", got.status, got.body, want)
 		}
-		eventually(t, "the task gone and Healthy", func() bool {
+		testkit.Eventually(t, "the task gone and Healthy", func() bool {
 			_, live := liveTask(t, base, id)
 			return !live && sup.PingStatus().Status == supervisor.Healthy
 		})
@@ -560,7 +561,7 @@ func TestDebugCancel(t *testing.T) {
 		if got := do(t, http.MethodPost, cancelURL(stubborn), "", nil); got.status != 200 {
 			t.Fatalf("first cancel: %d %s", got.status, got.body)
 		}
-		eventually(t, "abandoned", func() bool { n, ok := liveTask(t, base, stubborn); return ok && n.State == "abandoned" })
+		testkit.Eventually(t, "abandoned", func() bool { n, ok := liveTask(t, base, stubborn); return ok && n.State == "abandoned" })
 		got := do(t, http.MethodPost, cancelURL(stubborn), "", nil)
 		if want := fmt.Sprintf(`{"error":"Task not cancellable","details":"task %d is abandoned"}`, stubborn); got.status != http.StatusConflict || got.body != want {
 			t.Fatalf("got %d %s, want 409 %s", got.status, got.body, want)
@@ -696,7 +697,7 @@ type finishedListJSON struct {
 // endOver waits until task id is over, as the supervisor reports it.
 func endOver(tb testing.TB, sup *supervisor.Supervisor, id supervisor.TaskID) {
 	tb.Helper()
-	eventually(tb, fmt.Sprintf("task %d over", id), func() bool {
+	testkit.Eventually(tb, fmt.Sprintf("task %d over", id), func() bool {
 		t, ok := sup.Task(id)
 		return ok && t.State == supervisor.StateOver
 	})
@@ -870,13 +871,13 @@ func TestDebugExpiredOutcome(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { shutdownNow(sup) })
+	t.Cleanup(func() { testkit.ShutdownNow(sup) })
 	_, base := mustServe(t, httpapi.Config{Supervisor: sup, Debug: true})
 	id, err := sup.Go("quick", nil, func(context.Context) error { return nil })
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the task gone", func() bool { _, live := liveTask(t, base, id); return !live })
+	testkit.Eventually(t, "the task gone", func() bool { _, live := liveTask(t, base, id); return !live })
 	got := do(t, http.MethodGet, fmt.Sprintf("%s/debug/tasks/%d", base, id), "", nil)
 	if want := fmt.Sprintf(`{"error":"Task not found","details":"no live or kept task %d"}`, id); got.status != 404 || got.body != want {
 		t.Fatalf("got %d %s, want 404 %s", got.status, got.body, want)

@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/agentvisor/agentvisor/httpapi"
+	"github.com/agentvisor/agentvisor/internal/testkit"
 	"github.com/agentvisor/agentvisor/supervisor"
 )
 
@@ -106,7 +107,7 @@ func TestFaultsUnderLoad(t *testing.T) {
 	agent := &faultAgent{sup: sup, release: make(chan struct{})}
 	t.Cleanup(func() {
 		close(agent.release)
-		shutdownNow(sup)
+		testkit.ShutdownNow(sup)
 	})
 	_, base := mustServe(t, httpapi.Config{Supervisor: sup, Entrypoint: agent.invoke})
 
@@ -261,7 +262,7 @@ func TestTooManyTasksIs429(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { shutdownNow(sup) })
+	t.Cleanup(func() { testkit.ShutdownNow(sup) })
 	_, base := mustServe(t, httpapi.Config{Supervisor: sup, Entrypoint: func(context.Context, *httpapi.Request) (any, error) {
 		return sup.Go("job", nil, func(ctx context.Context) error { <-ctx.Done(); return nil })
 	}})

@@ -16,6 +16,7 @@ import (
 	"github.com/agentvisor/agentvisor/httpapi"
 	"github.com/agentvisor/agentvisor/internal/leakcheck"
 	"github.com/agentvisor/agentvisor/internal/logbuf"
+	"github.com/agentvisor/agentvisor/internal/testkit"
 	"github.com/agentvisor/agentvisor/supervisor"
 )
 
@@ -28,16 +29,8 @@ func mustSupervisor(tb testing.TB) *supervisor.Supervisor {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { shutdownNow(sup) })
+	tb.Cleanup(func() { testkit.ShutdownNow(sup) })
 	return sup
-}
-
-// shutdownNow shuts sup down, cancelling its tasks at once: a test that
-// failed halfway must not wait for tasks that will never end.
-func shutdownNow(sup *supervisor.Supervisor) {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	_ = sup.Shutdown(ctx)
 }
 
 // mustNew builds a server of cfg, with a supervisor of its own if cfg has
@@ -100,18 +93,6 @@ func do(tb testing.TB, method, url, body string, header http.Header) answer {
 func post(tb testing.TB, base, body string) answer {
 	tb.Helper()
 	return do(tb, http.MethodPost, base+"/invocations", body, nil)
-}
-
-// eventually waits for cond, polling, up to 5 s.
-func eventually(tb testing.TB, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond) // a poll interval, not a wait for an event
-	}
 }
 
 // logBuffer is a goroutine-safe log sink.

@@ -72,7 +72,17 @@ type Config struct {
 	// DrainTimeout is how long Run's stop waits for the tasks before it
 	// cancels them. Default DefaultDrainTimeout.
 	DrainTimeout time.Duration
+	// BusyAfter is how long an invocation (streamed or not) or a WebSocket
+	// session may stay open before it counts as busy, until it ends: the
+	// platform ends a session whose /ping says Healthy for its idle timeout
+	// even while a request is in flight. A request that ends sooner changes
+	// nothing. Default DefaultBusyAfter; negative turns it off.
+	BusyAfter time.Duration
 }
+
+// DefaultBusyAfter is Config.BusyAfter's default: far below the platform's
+// shortest idle timeout (60 s), far above an ordinary request.
+const DefaultBusyAfter = 10 * time.Second
 
 // DefaultWebSocketMaxMessageBytes is Config.WebSocketMaxMessageBytes's
 // default, 16 MiB: the reference's server (uvicorn with the websockets
@@ -104,6 +114,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.DrainTimeout, err = orDefault("DrainTimeout", c.DrainTimeout, DefaultDrainTimeout); err != nil {
 		return c, err
+	}
+	if c.BusyAfter == 0 {
+		c.BusyAfter = DefaultBusyAfter
 	}
 	if c.Addr == "" {
 		c.Addr = "0.0.0.0:" + cmp.Or(os.Getenv("PORT"), "8080")
@@ -176,8 +189,8 @@ func (s *Server) router() *mux.Router {
 		allow[path] = strings.Join(methods, ", ")
 	}
 	route("/ping", s.servePing, http.MethodGet, http.MethodHead)
-	route("/invocations", s.serveInvocation, http.MethodPost)
-	route("/ws", s.serveWebSocket, http.MethodGet)
+	route("/invocations", s.busyWhileOpen(s.serveInvocation), http.MethodPost)
+	route("/ws", s.busyWhileOpen(s.serveWebSocket), http.MethodGet)
 	if s.cfg.Debug {
 		s.debugEndpoints(r)
 	}
