@@ -1,5 +1,7 @@
 package actors
 
+import "time"
+
 // Commands the task supervisor takes.
 type (
 	// StartTask spawns a task actor and tracks the task; Reply gets its id
@@ -38,7 +40,7 @@ type (
 	// the tasks that were still counted as busy.
 	CancelAll struct {
 		Cause error
-		Reply *Request[[]TaskNode]
+		Reply *Request[Cancelled]
 	}
 )
 
@@ -104,6 +106,14 @@ type (
 	}
 )
 
+// Cancelled answers CancelAll: the tasks that were still counted as busy,
+// and the longest cancel grace among them, which bounds how long they may
+// take to end or be abandoned.
+type Cancelled struct {
+	Busy  []TaskNode
+	Grace time.Duration
+}
+
 // TaskLookup answers GetTask: the task, if it is live or kept.
 type TaskLookup struct {
 	Report TaskReport
@@ -144,7 +154,8 @@ type (
 	// attemptAbandoned says the task's function ignored its cancelled context
 	// for longer than the grace period.
 	attemptAbandoned struct {
-		ID TaskID
+		ID    TaskID
+		Cause error // why the attempt was cancelled: its timeout, heartbeat, or the task's cancellation
 	}
 	// attemptStuck says the task missed its heartbeat and its attempt is
 	// being cancelled.

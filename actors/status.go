@@ -72,7 +72,7 @@ const (
 	WhyTaskEnded                       // the last task ended
 	WhyForced                          // the program forced a status or cleared it
 	WhyCustom                          // the custom ping function answered, failed, or was set
-	WhyLongRequest                     // a request stayed open long enough to count as busy
+	WhyLongRequest                     // a long request was held as busy (HoldBusy)
 	WhyLongRequestEnded                // the last long request ended
 )
 
@@ -110,4 +110,3 @@ type RequestEntry struct {
 	Method, Path, SessionID, RequestID string
 	Started                            time.Time
 }
-

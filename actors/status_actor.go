@@ -26,12 +26,12 @@ type StatusActor struct {
 	requests map[uint64]RequestEntry // open requests held as busy
 	history  []StatusChange          // the latest changes, oldest first, at most maxHistory
 	forced   Status
-	custom  Status
-	source  any // identifies the custom ping function that custom came from
-	current Status
-	since   time.Time
-	idle    []chan<- struct{}
-	log     zerolog.Logger
+	custom   Status
+	source   any // identifies the custom ping function that custom came from
+	current  Status
+	since    time.Time
+	idle     []chan<- struct{}
+	log      zerolog.Logger
 }
 
 // NewStatusActor returns a status actor that starts Healthy.
@@ -40,8 +40,8 @@ func NewStatusActor(log zerolog.Logger) *StatusActor {
 		tasks:    make(map[TaskID]TaskEntry),
 		requests: make(map[uint64]RequestEntry),
 		current:  Healthy,
-		since:   time.Now(),
-		log:     log,
+		since:    time.Now(),
+		log:      log,
 	}
 	a.publish()
 	return a
@@ -126,8 +126,9 @@ func (a *StatusActor) update(why Why) {
 	a.releaseIdle()
 }
 
-// maxHistory bounds the status history: a change a second for a quarter of
-// an hour, well beyond the hour an agent polled every 2 s would show.
+// maxHistory bounds the status history. An agent that changes status more
+// than once every 3.6 s keeps less than the hour the debug page draws: its
+// oldest changes go first.
 const maxHistory = 1000
 
 func (a *StatusActor) record(c StatusChange) {

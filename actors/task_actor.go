@@ -106,7 +106,7 @@ func (a *taskActor) Receive(c actor.Context) {
 		}
 	case *graceExpired:
 		if a.live(m.at) {
-			c.Send(c.Parent(), &attemptAbandoned{ID: a.id})
+			c.Send(c.Parent(), &attemptAbandoned{ID: a.id, Cause: context.Cause(m.at.ctx)})
 		}
 	case *progressReported:
 		if a.live(m.at) {

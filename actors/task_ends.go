@@ -45,21 +45,26 @@ func (s *TaskSupervisor) cancel(id TaskID, cause error, reply *Request[bool]) {
 }
 
 // cancelAll cancels every live task and lists those still counted as busy.
-func (s *TaskSupervisor) cancelAll(cause error) []TaskNode {
-	var busy []TaskNode
+func (s *TaskSupervisor) cancelAll(cause error) Cancelled {
+	var c Cancelled
 	for _, rec := range s.sorted() {
 		if rec.counted {
-			busy = append(busy, rec.node)
+			c.Busy = append(c.Busy, rec.node)
+			c.Grace = max(c.Grace, rec.spec.Grace)
 		}
 		s.cancel(rec.node.ID, cause, nil)
 	}
-	return busy
+	return c
 }
 
 // ended records what an attempt's end means for its task: a cancelled
 // return ends it cancelled (with the cancellation's cause), a success
 // succeeded (with the function's value).
 func (s *TaskSupervisor) ended(rec *taskRecord, m *attemptEnded) {
+	if rec.outcome != OutcomeNone { // abandoned: over already
+		s.finish(rec, rec.outcome, nil)
+		return
+	}
 	rec.err = nil // a success after a restart has no error
 	if m.Outcome == OutcomeCancelled {
 		rec.err = context.Cause(rec.ctx)
@@ -104,12 +109,12 @@ func (s *TaskSupervisor) untrack(rec *taskRecord, reply *Request[bool]) {
 // (cancelled by the program, a shutdown, its timeout or heartbeat): the task
 // is over, and whatever its function returns later ends its actor, nothing
 // more.
-func (s *TaskSupervisor) abandon(rec *taskRecord) {
+func (s *TaskSupervisor) abandon(rec *taskRecord, cause error) {
 	if rec.node.State != StateRunning && rec.node.State != StateCancelling && rec.node.State != StateStuck {
 		return
 	}
 	rec.node.State = StateAbandoned
-	rec.err = fmt.Errorf("%w after %s (cancelled: %w)", errAbandoned, rec.spec.Grace, context.Cause(rec.ctx))
+	rec.err = fmt.Errorf("%w (%s) after it was cancelled: %w", errAbandoned, rec.spec.Grace, cause)
 	s.conclude(rec, OutcomeAbandoned)
 	s.untrack(rec, nil)
 }

@@ -9,10 +9,11 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// maxFailureHistory bounds the failure times a task keeps for its restart
+// MaxFailureHistory bounds the failure times a task keeps for its restart
 // policy, so that a task failing now and then for days holds no growing
-// history; a policy sees at most this many of the latest.
-const maxFailureHistory = 1000
+// history; a policy sees at most this many of the latest, so it may allow
+// at most MaxFailureHistory-1 restarts.
+const MaxFailureHistory = 1000
 
 // failed decides what follows a failed attempt: a restart after a backoff,
 // if the task's policy allows it, else the task's end.
@@ -26,8 +27,8 @@ func (s *TaskSupervisor) failed(rec *taskRecord, m *attemptFailed) {
 	}
 	rec.node.LastError, rec.err = m.Err.Error(), m.Err
 	rec.failures = append(rec.failures, time.Now())
-	if len(rec.failures) > maxFailureHistory {
-		rec.failures = slices.Delete(rec.failures, 0, len(rec.failures)-maxFailureHistory)
+	if len(rec.failures) > MaxFailureHistory {
+		rec.failures = slices.Delete(rec.failures, 0, len(rec.failures)-MaxFailureHistory)
 	}
 	delay, again := time.Duration(0), false
 	if rec.spec.Restart != nil && !s.draining && rec.ctx.Err() == nil {
@@ -55,6 +56,10 @@ func (s *TaskSupervisor) failed(rec *taskRecord, m *attemptFailed) {
 
 func (s *TaskSupervisor) restart(rec *taskRecord) {
 	rec.backoff = nil
+	if s.draining { // no restart once draining, even one decided before
+		s.finish(rec, OutcomeFailed, nil)
+		return
+	}
 	rec.node.Restarts++
 	rec.node.State = StateRunning
 	rec.node.Deadline = s.deadline(rec)

@@ -166,7 +166,7 @@ func (s *TaskSupervisor) Receive(c actor.Context) {
 		}
 	case *attemptAbandoned:
 		if rec := s.byID[m.ID]; rec != nil {
-			s.abandon(rec)
+			s.abandon(rec, m.Cause)
 		}
 	case *attemptStuck:
 		if rec := s.byID[m.ID]; rec != nil && rec.node.State == StateRunning {

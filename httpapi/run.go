@@ -41,7 +41,9 @@ var errSecondSignal = errors.New("second signal")
 func (s *Server) Run(ctx context.Context) error {
 	ln, err := listen(s.cfg.Addr)
 	if err != nil {
-		return errors.Join(err, s.sup.Shutdown(context.Background()))
+		now, cancel := context.WithCancel(context.Background())
+		cancel() // nothing was served: no time for tasks
+		return errors.Join(err, s.sup.Shutdown(now))
 	}
 	sigs := make(chan os.Signal, 2) // the first two signals; Run ignores later ones
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
@@ -77,15 +79,14 @@ func listen(addr string) (net.Listener, error) {
 	return ln, nil
 }
 
-// stop drains the tasks, then stops the HTTP server with time of its own.
+// stop drains the tasks, then stops the HTTP server with time of its own,
+// whatever the drain gave: a server left serving would never let Run return.
 func (s *Server) stop(sigs <-chan os.Signal) error {
 	s.Drain()
-	if err := s.drainTasks(sigs); err != nil {
-		return err
-	}
+	drainErr := s.drainTasks(sigs)
 	ctx, cancel := context.WithTimeout(context.Background(), httpStopTimeout)
 	defer cancel()
-	if err := s.Shutdown(ctx); err != nil {
+	if err := errors.Join(drainErr, s.Shutdown(ctx)); err != nil {
 		return err
 	}
 	s.log.Info().Msg("stopped")

@@ -253,3 +253,77 @@ func TestTaskOverAtInfoLevel(t *testing.T) {
 		}
 	}
 }
+
+// A task abandoned after its timeout says so: its error is ErrTimeout, not
+// an empty cancellation (the task itself was never cancelled).
+func TestAbandonedAfterTimeoutSaysWhy(t *testing.T) {
+	inBubble(t, func(t *testing.T) {
+		sup, _ := mustNew(t, supervisor.Config{})
+		release := make(chan struct{})
+		t.Cleanup(func() { close(release) })
+		id, _ := sup.Go("deaf", nil, func(context.Context) error { <-release; return nil },
+			supervisor.WithTimeout(time.Second), supervisor.WithCancelGrace(time.Second))
+		time.Sleep(3 * time.Second)
+		synctest.Wait()
+		task, ok := sup.Task(id)
+		if !ok || task.Outcome != supervisor.OutcomeAbandoned || !errors.Is(task.Err, supervisor.ErrTimeout) ||
+			strings.Contains(task.Err.Error(), "%!") {
+			t.Fatalf("abandoned after its timeout: %+v (error %v), want abandoned with ErrTimeout", task, task.Err)
+		}
+	})
+}
+
+// Once Task reports a task over, /ping no longer counts it.
+func TestTaskOverMeansNotBusy(t *testing.T) {
+	sup, _ := mustNew(t, supervisor.Config{})
+	for range 300 {
+		id, _ := sup.Go("quick", nil, func(context.Context) error { return nil })
+		testkit.Eventually(t, "the task to end", func() bool {
+			task, _ := sup.Task(id)
+			return task.Outcome != 0
+		})
+		if p := sup.PingStatus(); p.Status != supervisor.Healthy {
+			t.Fatalf("Task says task %d is over, but /ping says %s", id, p.Status)
+		}
+	}
+}
+
+// Concurrent SetPingFunc calls leave the function stored and the one the
+// status actor knows the same: the custom function keeps deciding.
+func TestConcurrentSetPingFunc(t *testing.T) {
+	busy := func(context.Context) (supervisor.Status, error) { return supervisor.HealthyBusy, nil }
+	for range 50 {
+		sup, _ := mustNew(t, supervisor.Config{})
+		var wg sync.WaitGroup
+		for range 2 {
+			wg.Go(func() { _ = sup.SetPingFunc(busy) })
+		}
+		wg.Wait()
+		if p := sup.PingStatus(); p.Status != supervisor.HealthyBusy {
+			t.Fatalf("after two concurrent SetPingFunc: %s, want the function's HealthyBusy", p.Status)
+		}
+		testkit.ShutdownNow(sup)
+	}
+}
+
+// Shutdown gives a cancelled task its own WithCancelGrace, longer than
+// Config.CancelGrace, before it is abandoned.
+func TestShutdownHonoursALongerTaskGrace(t *testing.T) {
+	inBubble(t, func(t *testing.T) {
+		sup, logs := mustNew(t, supervisor.Config{CancelGrace: time.Second})
+		id, _ := sup.Go("slow to stop", nil, func(ctx context.Context) error {
+			<-ctx.Done()
+			time.Sleep(5 * time.Second) // within its own grace of 10 s
+			return ctx.Err()
+		}, supervisor.WithCancelGrace(10*time.Second))
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		_ = sup.Shutdown(ctx)
+		if over := logs.find(t, "task over", id); len(over) != 1 || over[0]["outcome"] != "cancelled" {
+			t.Fatalf("task over %v, want cancelled within its grace", over)
+		}
+		if lines := logs.find(t, "tasks still tracked after the cancel grace", 0); len(lines) != 0 {
+			t.Fatalf("Shutdown gave up before the task's own grace: %v", lines)
+		}
+	})
+}

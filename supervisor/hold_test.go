@@ -52,12 +52,19 @@ func TestHoldBusy(t *testing.T) {
 	})
 }
 
-// A hold after Shutdown holds nothing, and its release is harmless.
+// A hold after Shutdown holds nothing (the last status stays), and its
+// release is harmless.
 func TestHoldBusyAfterShutdown(t *testing.T) {
-	sup, _ := mustNew(t, supervisor.Config{})
+	sup, logs := mustNew(t, supervisor.Config{})
 	if err := sup.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	release := sup.HoldBusy(supervisor.OpenRequest{Path: "/ws"})
 	release()
+	if p := sup.PingStatus(); p.Status != supervisor.Healthy {
+		t.Fatalf("after a hold past Shutdown: %s, want Healthy", p.Status)
+	}
+	if len(logs.find(t, "long request not held as busy", 0)) != 1 {
+		t.Fatal("the refused hold was not logged")
+	}
 }

@@ -74,14 +74,21 @@ func (s *Supervisor) SetPingFunc(fn PingFunc) error {
 	if fn != nil {
 		src = &pingSource{fn: fn}
 	}
-	s.pingFunc.Store(src)
-	r := actors.NewRequest[actors.Ping]()
 	var source any
 	if src != nil {
 		source = src
 	}
-	_, err := command(s, s.cast.StatusPID, &actors.SetCustomSource{Source: source, Reply: r}, r)
-	return err
+	// One call at a time, so that the function stored here and the one the
+	// status actor knows are the same one; a call that fails changes neither.
+	s.setPing.Lock()
+	defer s.setPing.Unlock()
+	prev := s.pingFunc.Swap(src)
+	r := actors.NewRequest[actors.Ping]()
+	if _, err := command(s, s.cast.StatusPID, &actors.SetCustomSource{Source: source, Reply: r}, r); err != nil {
+		s.pingFunc.Store(prev)
+		return err
+	}
+	return nil
 }
 
 // probe runs the custom ping function at most once at a time: concurrent

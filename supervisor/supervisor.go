@@ -117,8 +117,10 @@ type Supervisor struct {
 	system *actor.ActorSystem
 	cast   *actors.Cast
 
-	// pingFunc is the custom ping function, nil if none.
+	// pingFunc is the custom ping function, nil if none; SetPingFunc
+	// changes it under setPing.
 	pingFunc atomic.Pointer[pingSource]
+	setPing  sync.Mutex
 	probe    probe
 	panics   panicCounts
 	bound    bound // the deadline of calls without a context
@@ -253,8 +255,8 @@ func (s *Supervisor) WaitIdle(ctx context.Context) error {
 
 // Shutdown drains and stops the supervisor. New tasks are refused with
 // ErrShuttingDown at once; running tasks have until ctx is done to finish,
-// then they are cancelled and get Config.CancelGrace to return before they
-// are abandoned. Every task that did not finish is logged, the actors are
+// then they are cancelled and get their cancel grace (Config.CancelGrace, or
+// a longer WithCancelGrace) to return before they are abandoned. Every task that did not finish is logged, the actors are
 // stopped and the actor system shut down. It returns ErrTasksCut (wrapped)
 // if tasks had to be cancelled. Calling it again returns the first result.
 func (s *Supervisor) Shutdown(ctx context.Context) error {
@@ -263,43 +265,46 @@ func (s *Supervisor) Shutdown(ctx context.Context) error {
 }
 
 func (s *Supervisor) shutdown(ctx context.Context) error {
-	s.closing.Store(true)
+	s.closing.Store(true) // refuses new tasks here, whatever the Drain below
 	drained := actors.NewRequest[struct{}]()
-	_, err := command(s, s.cast.TasksPID, &actors.Drain{Reply: drained}, drained)
-	if err == nil {
-		err = s.cut(ctx)
+	if _, err := command(s, s.cast.TasksPID, &actors.Drain{Reply: drained}, drained); err != nil {
+		s.log.Error().Err(err).Msg("task supervisor did not take the drain; draining all the same")
 	}
+	grace, err := s.cut(ctx)
 	if stopErr := s.cast.Stop(); stopErr != nil {
 		err = errors.Join(err, stopErr)
 	}
 	s.system.Shutdown()
 	close(s.stopped)
 	s.bound.stop()
-	s.waitGoroutines()
+	s.waitGoroutines(grace)
 	return err
 }
 
 // cut waits for the tasks until ctx is done, then cancels what is left,
-// logs it and waits for it to end or be abandoned.
-func (s *Supervisor) cut(ctx context.Context) error {
+// logs it and waits for it to end or be abandoned: the longest cancel grace
+// among the tasks cut, which it returns.
+func (s *Supervisor) cut(ctx context.Context) (time.Duration, error) {
 	if s.WaitIdle(ctx) == nil {
-		return nil
+		return s.cfg.CancelGrace, nil
 	}
-	r := actors.NewRequest[[]actors.TaskNode]()
-	busy, err := command(s, s.cast.TasksPID, &actors.CancelAll{Cause: ErrShuttingDown, Reply: r}, r)
+	r := actors.NewRequest[actors.Cancelled]()
+	cancelled, err := command(s, s.cast.TasksPID, &actors.CancelAll{Cause: ErrShuttingDown, Reply: r}, r)
 	if err != nil {
-		return err
+		return s.cfg.CancelGrace, err
 	}
+	grace := max(s.cfg.CancelGrace, cancelled.Grace)
+	busy := cancelled.Busy
 	for _, t := range busy {
 		s.log.Warn().Uint64("task_id", uint64(t.ID)).Str("task_name", t.Name).Interface("metadata", t.Metadata).
 			Dur("ran", time.Since(t.Started)).Msg("task did not finish before shutdown; cancelled")
 	}
-	graceCtx, cancel := context.WithTimeout(context.Background(), s.cfg.CancelGrace+time.Second)
+	graceCtx, cancel := context.WithTimeout(context.Background(), grace+time.Second)
 	defer cancel()
 	if err := s.WaitIdle(graceCtx); err != nil {
 		s.log.Error().Err(err).Msg("tasks still tracked after the cancel grace")
 	}
-	return fmt.Errorf("shutdown: %s: %w", plural(len(busy), "task"), ErrTasksCut)
+	return grace, fmt.Errorf("shutdown: %s: %w", plural(len(busy), "task"), ErrTasksCut)
 }
 
 // plural is "1 task", "2 tasks".
@@ -310,17 +315,17 @@ func plural(n int, noun string) string {
 	return fmt.Sprintf("%d %ss", n, noun)
 }
 
-// waitGoroutines waits, up to the cancel grace, for the goroutines of task
+// waitGoroutines waits, up to grace, for the goroutines of task
 // functions and ping functions; one that ignores cancellation cannot be
 // stopped by Go, so it is logged and left.
-func (s *Supervisor) waitGoroutines() {
+func (s *Supervisor) waitGoroutines(grace time.Duration) {
 	done := make(chan struct{})
 	go func() {
 		s.cast.Running.Wait()
 		s.probe.running.Wait()
 		close(done)
 	}()
-	t := time.NewTimer(s.cfg.CancelGrace)
+	t := time.NewTimer(grace)
 	defer t.Stop()
 	select {
 	case <-done:

@@ -93,7 +93,8 @@ func WithRestart(p RestartPolicy) TaskOption {
 // Window, waiting an exponential backoff between InitialBackoff and
 // MaxBackoff, spread by Jitter.
 type RestartPolicy struct {
-	// MaxRestarts is how many restarts are allowed within Window; the next
+	// MaxRestarts is how many restarts are allowed within Window, at most
+	// 999 (a task keeps the times of its latest 1,000 failures); the next
 	// failure stops the task for good.
 	MaxRestarts int
 	// Window is how far back failures count; zero counts the task's whole life.
@@ -112,6 +113,8 @@ func (p RestartPolicy) validate() error {
 	switch {
 	case p.MaxRestarts < 0, p.Window < 0, p.InitialBackoff < 0, p.MaxBackoff < 0:
 		return fmt.Errorf("restart policy %+v: negative value: %w", p, ErrInvalidOption)
+	case p.MaxRestarts >= actors.MaxFailureHistory:
+		return fmt.Errorf("restart policy max restarts %d: at most %d: %w", p.MaxRestarts, actors.MaxFailureHistory-1, ErrInvalidOption)
 	case p.Jitter < 0 || p.Jitter > 1 || math.IsNaN(p.Jitter):
 		return fmt.Errorf("restart policy jitter %v: not in [0, 1]: %w", p.Jitter, ErrInvalidOption)
 	case p.MaxBackoff > 0 && p.InitialBackoff > p.MaxBackoff:
@@ -239,12 +242,12 @@ func (s *Supervisor) CompleteAsyncTask(id TaskID) bool {
 	return ok
 }
 
-// Cancel cancels a task: a task added with AddAsyncTask, one waiting to be
-// restarted, or one whose function has not started yet (it will not run) is
-// over without delay; a running function's context is cancelled
-// (with cause ErrCancelled) and the task ends when it returns, or is
-// abandoned after its cancel grace. It returns false for an unknown task or
-// one already over or cancelled.
+// Cancel cancels a task: a task added with AddAsyncTask, or one waiting to
+// be restarted, is over without delay; a running function's context is
+// cancelled (with cause ErrCancelled) and the task ends when it returns, or
+// is abandoned after its cancel grace (a function that returned just before
+// still ends the task as it would have). It returns false for an unknown
+// task or one already over or cancelled.
 func (s *Supervisor) Cancel(id TaskID) bool {
 	r := actors.NewRequest[bool]()
 	ok, _ := command(s, s.cast.TasksPID, &actors.CancelTask{ID: actors.TaskID(id), Reply: r}, r)
@@ -261,12 +264,20 @@ func (s *Supervisor) AsyncTaskInfo() TaskInfo {
 
 // Task returns one task: a live one, or the outcome of one that ended
 // within Config.ResultRetention (at most Config.MaxResults are kept, the
-// oldest dropped first). It returns false for an unknown or expired id.
+// oldest dropped first). It returns false for an unknown or expired id, and
+// once Shutdown has stopped the actors. Once it reports a task over,
+// PingStatus no longer counts that task as busy.
 func (s *Supervisor) Task(id TaskID) (Task, bool) {
 	r := make(chan actors.TaskLookup, 1)
 	found, err := call(s, s.cast.TasksPID, &actors.GetTask{ID: actors.TaskID(id), Reply: r}, r)
 	if err != nil || !found.Found {
 		return Task{}, false
+	}
+	if found.Report.Outcome != actors.OutcomeNone {
+		// The task supervisor sent the status actor the task's untracking
+		// before it answered; a query behind it in the status actor's
+		// mailbox makes the next ping see it (read-your-writes).
+		s.AsyncTaskInfo()
 	}
 	return taskOf(found.Report), true
 }

@@ -105,6 +105,7 @@ func TestGoRejectsBadInput(t *testing.T) {
 		{"negative grace", ok, ptr(supervisor.WithCancelGrace(-time.Second))},
 		{"negative restarts", ok, ptr(supervisor.WithRestart(supervisor.RestartPolicy{MaxRestarts: -1}))},
 		{"jitter above 1", ok, ptr(supervisor.WithRestart(supervisor.RestartPolicy{MaxRestarts: 1, Jitter: 1.5}))},
+		{"more restarts than the history holds", ok, ptr(supervisor.WithRestart(supervisor.RestartPolicy{MaxRestarts: 1000}))},
 		{"initial above max backoff", ok, ptr(supervisor.WithRestart(supervisor.RestartPolicy{MaxRestarts: 1, InitialBackoff: time.Minute, MaxBackoff: time.Second}))},
 	}
 	for _, tt := range tests {

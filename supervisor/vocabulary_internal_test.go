@@ -22,6 +22,13 @@ func TestVocabularyMatchesActors(t *testing.T) {
 		{StateAbandoned, TaskState(actors.StateAbandoned)},
 		{StateStopping, TaskState(actors.StateStopping)},
 		{StateStuck, TaskState(actors.StateStuck)},
+		{StateOver, TaskState(actors.StateOver)},
+		{OutcomeSucceeded, Outcome(actors.OutcomeSucceeded)},
+		{OutcomeCompleted, Outcome(actors.OutcomeCompleted)},
+		{OutcomeFailed, Outcome(actors.OutcomeFailed)},
+		{OutcomeCancelled, Outcome(actors.OutcomeCancelled)},
+		{OutcomeAbandoned, Outcome(actors.OutcomeAbandoned)},
+		{OutcomeTimedOut, Outcome(actors.OutcomeTimedOut)},
 	} {
 		if c.public != c.internal {
 			t.Errorf("public %v (%T) differs from the actors' %v", c.public, c.public, c.internal)

@@ -19,11 +19,9 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")
 
 // normalise replaces what changes from run to run (the actor system's id,
-// task ids, durations, whether the governor held the actors back while the
-// test's requests ran) so that output can be compared with a golden file.
+// task ids, durations) so that output can be compared with a golden file.
 func normalise(s string) string {
 	for _, r := range []struct{ re, with string }{
-		{`(: |; )actors held back for requests \d+ times?, \S+ in all`, ""},
 		{`(?m)^system \S+ `, "system <system-id> "},
 		{`#\d+`, "#<id>"},
 		{`task-\d+`, "task-<id>"},
