@@ -134,7 +134,10 @@ func (s *session) run() {
 		return
 	}
 	s.agent = a
-	s.setState(stateRunning)
+	s.mu.Lock()
+	s.state = stateRunning
+	s.lastInvocation = time.Now() // the first invocation is delivered now: a slow start is not idle time
+	s.mu.Unlock()
 	s.log.Info().Int("pid", a.PID()).Int("port", a.Port()).Dur("startup", time.Since(s.created)).Msg("session started")
 	close(s.ready)
 	s.end(s.watch())
