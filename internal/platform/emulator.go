@@ -3,6 +3,7 @@ package platform
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -34,8 +35,9 @@ type Emulator struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // the session loops
 
-	mu       sync.Mutex // guards sessions and closed; taken before a session's mu, never after
+	mu       sync.Mutex // guards sessions, ports and closed; taken before a session's mu, never after
 	sessions map[string]*session
+	ports    map[int]bool // the ports of the agents not yet exited
 	closed   bool
 }
 
@@ -46,7 +48,7 @@ func New(cfg Config) (*Emulator, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Emulator{cfg: cfg, log: cfg.Logger.With().Str("component", "platform").Logger(), sessions: map[string]*session{}}
+	e := &Emulator{cfg: cfg, log: cfg.Logger.With().Str("component", "platform").Logger(), sessions: map[string]*session{}, ports: map[int]bool{}}
 	e.client = &http.Client{Transport: newTransport()}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	if e.cfg.launch == nil {
@@ -68,7 +70,43 @@ func newTransport() *http.Transport {
 }
 
 func (e *Emulator) startAgent(ctx context.Context, _ string) (agent, error) {
-	return startProcess(ctx, e.cfg.Command, e.cfg.AgentOutput, e.client, e.cfg.StartTimeout)
+	port, err := e.reservePort()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrAgentStart, err)
+	}
+	p, err := startProcess(ctx, e.cfg.Command, port, e.cfg.AgentOutput, e.client, e.cfg.StartTimeout)
+	if err != nil {
+		e.releasePort(port)
+		return nil, err
+	}
+	return p, nil
+}
+
+// reservePort is a free loopback port that no other agent of this
+// Emulator was given: the kernel may hand out a port again once its probe
+// is closed and before the first agent binds it.
+func (e *Emulator) reservePort() (int, error) {
+	for range 100 {
+		port, err := freePort()
+		if err != nil {
+			return 0, err
+		}
+		e.mu.Lock()
+		taken := e.ports[port]
+		e.ports[port] = true
+		e.mu.Unlock()
+		if !taken {
+			return port, nil
+		}
+	}
+	return 0, errors.New("no free loopback port")
+}
+
+// releasePort gives a port back once its agent has exited.
+func (e *Emulator) releasePort(port int) {
+	e.mu.Lock()
+	delete(e.ports, port)
+	e.mu.Unlock()
 }
 
 // acquire is the session an invocation of id reaches, started if it is not

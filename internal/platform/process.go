@@ -54,14 +54,9 @@ type process struct {
 	exited chan struct{} // closed by the Wait goroutine once the process has exited
 }
 
-// startProcess starts command with PORT set to a free loopback port and
-// waits for its /ping to answer 200. A process that fails to start is
+// startProcess starts command with PORT set to port and waits for its /ping to answer 200. A process that fails to start is
 // killed, group and all, and waited for.
-func startProcess(ctx context.Context, command []string, out io.Writer, client *http.Client, timeout time.Duration) (*process, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrAgentStart, err)
-	}
+func startProcess(ctx context.Context, command []string, port int, out io.Writer, client *http.Client, timeout time.Duration) (*process, error) {
 	cmd := exec.Command(command[0], command[1:]...)
 	cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(port))
 	cmd.Stdout, cmd.Stderr = out, out
@@ -83,8 +78,10 @@ func startProcess(ctx context.Context, command []string, out io.Writer, client *
 }
 
 // freePort is a loopback port that was free a moment ago. The agent binds it
-// a little later; another program could take it in between, which a
-// process that cannot listen reports as a failed start.
+// a little later: the Emulator keeps the ports of its own sessions
+// (reservePort), as two agents told the same port would answer each
+// other's pings; another program could still take it in between, which an
+// agent that cannot listen reports as a failed start or a crash.
 func freePort() (int, error) {
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {

@@ -272,6 +272,7 @@ func (s *session) end(why reason) {
 	}
 	s.agent.Signal(syscall.SIGKILL) // whatever the agent started and left behind
 	s.cancelGone()
+	s.e.releasePort(s.agent.Port())
 	exit := s.agent.Exit()
 	ev := s.log.Info()
 	if why == reasonCrashed || why == reasonUnhealthy {
