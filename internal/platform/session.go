@@ -208,7 +208,11 @@ func (s *session) record(a pingAnswer) {
 	s.last, s.answered = a, true
 	s.mu.Unlock()
 	if !answered || prev.Status != a.Status {
-		s.log.Info().Str("from", prev.Status).Str("to", a.Status).RawJSON("time_of_last_update", rawOrNull(a.Raw)).Msg("status changed")
+		ev := s.log.Info()
+		if answered { // the first answer has nothing to change from
+			ev = ev.Str("from", prev.Status)
+		}
+		ev.Str("to", a.Status).RawJSON("time_of_last_update", rawOrNull(a.Raw)).Msg("status changed")
 	}
 	switch {
 	case !a.Stamped && (!answered || prev.Stamped):
