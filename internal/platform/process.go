@@ -91,22 +91,27 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// startPoll is how often a starting agent's /ping is tried: a start is
-// usually tens of milliseconds, and the wait is part of the first
-// invocation's latency.
-const startPoll = 10 * time.Millisecond
+// The start poll: a start is usually tens of milliseconds and the wait is
+// part of the first invocation's latency, so the first polls come quickly;
+// the interval then doubles, so that a hundred agents starting at once do
+// not spend the CPU they need on refused connections.
+const (
+	startPollFirst = 5 * time.Millisecond
+	startPollMax   = 100 * time.Millisecond
+)
 
 // awaitPing polls /ping until it answers 200, the process exits, or timeout;
 // a ping that hangs is cut by the same deadline.
 func (p *process) awaitPing(ctx context.Context, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	poll := time.NewTicker(startPoll)
+	poll := time.NewTimer(startPollFirst)
 	defer poll.Stop()
-	for {
+	for wait := startPollFirst; ; wait = min(2*wait, startPollMax) {
 		if _, err := p.Ping(ctx); err == nil {
 			return nil
 		}
+		poll.Reset(wait)
 		select {
 		case <-p.exited:
 			return fmt.Errorf("exited before answering /ping (%s)", p.Exit())
