@@ -30,7 +30,7 @@ func TestScale(t *testing.T) {
 	defer client.CloseIdleConnections()
 	start := time.Now()
 	var wg sync.WaitGroup
-	var mu sync.Mutex // guards slowest
+	var mu sync.Mutex            // guards slowest
 	var slowest [2]time.Duration // the first invocation (with the agent's start), a later one
 	for i := range sessions {
 		wg.Go(func() {
