@@ -4,7 +4,7 @@ FUZZTIME  ?= 10s
 BENCHTIME ?= 1s
 AGENTBENCH_FLAGS ?=
 
-.PHONY: build test vet bench run fuzz soak ci
+.PHONY: build test vet bench run local fuzz soak ci
 
 build:
 	$(GO) build ./...
@@ -41,6 +41,16 @@ ADDR ?=
 run:
 	$(GO) build -o bin/agent ./cmd/agent
 	exec bin/agent$(if $(ADDR), -addr $(ADDR))
+
+## local: the seed agent behind agentcore-local, the AgentCore Runtime
+## emulator, on 127.0.0.1:8090: one agent process per session, ended as the
+## platform ends it (docs/agentcore-local.md). LOCAL_FLAGS passes flags to
+## the emulator, like LOCAL_FLAGS="-idle-timeout 60s".
+LOCAL_FLAGS ?=
+local:
+	$(GO) build -o bin/agent ./cmd/agent
+	$(GO) build -o bin/agentcore-local ./cmd/agentcore-local
+	exec bin/agentcore-local $(LOCAL_FLAGS) -- bin/agent
 
 ## soak: SOAKTIME of load on the kitchensink agent on 127.0.0.1 (not in CI).
 SOAKTIME ?= 60s
