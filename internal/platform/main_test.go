@@ -13,8 +13,10 @@ import (
 var (
 	seedAgent = proctest.NewBinary("github.com/agentvisor/agentvisor/cmd/agent")
 	badAgent  = proctest.NewBinary("./testdata/badagent")
+	// streamAgent streams its answers, with httpapi.Config.BusyAfter from a flag.
+	streamAgent = proctest.NewBinary("./testdata/streamagent")
 )
 
 func TestMain(m *testing.M) {
-	leakcheck.VerifyTestMain(m, goleak.Cleanup(func(int) { seedAgent.Remove(); badAgent.Remove() }))
+	leakcheck.VerifyTestMain(m, goleak.Cleanup(func(int) { seedAgent.Remove(); badAgent.Remove(); streamAgent.Remove() }))
 }
