@@ -61,7 +61,8 @@ fuzz:
 ## module; no Docker daemon). PUSH=registry/repo:tag also pushes it, with the
 ## credentials of docker login or a credential helper. VERSION and COMMIT are
 ## stamped into the binary (agent -version); SOURCE_DATE_EPOCH, the last
-## commit's time, is every time stamp, so a commit builds the same digests.
+## commit's time, dates the image and the binary's layer, so a commit builds
+## the same digests.
 ## See docs/deploy.md.
 IMAGE_OUT       ?= build/oci
 IMAGE_PLATFORMS ?= linux/arm64,linux/amd64

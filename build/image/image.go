@@ -88,16 +88,18 @@ func (m meta) image(p platform, base v1.Layer, agent []byte) (v1.Image, error) {
 	return mutate.CreatedAt(img, v1.Time{Time: m.created})
 }
 
-// index builds the agent for each platform and gathers the images in one
-// OCI index.
-func (m meta) index(b build, platforms []platform, tmp string) (v1.ImageIndex, error) {
-	base, err := layer(baseFiles(), m.created)
+// index gathers the images of the agent for each platform, its binary
+// from binary, in one OCI index. The base layer's files are dated 1970
+// whatever the release's time stamp: their contents depend on this module's
+// go.sum alone, so the layer stays the same, and stored once, across releases.
+func (m meta) index(platforms []platform, binary func(platform) ([]byte, error)) (v1.ImageIndex, error) {
+	base, err := layer(baseFiles(), time.Unix(0, 0))
 	if err != nil {
 		return nil, err
 	}
 	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
 	for _, p := range platforms {
-		agent, err := b.binary(p, tmp)
+		agent, err := binary(p)
 		if err != nil {
 			return nil, err
 		}

@@ -13,8 +13,9 @@
 //
 // The images go in one OCI index, written as an OCI layout (-out) and,
 // with -push, to a registry. Every time stamp is -epoch (SOURCE_DATE_EPOCH,
-// else 0), so a commit builds the same digests on any machine with the same
-// Go. With -rootfs it writes one platform's file tree to a directory
+// else 0) but the base layer's files', 1970, so a commit builds the same
+// digests on any machine with the same Go, and the base layer is the same
+// for every release. With -rootfs it writes one platform's file tree to a directory
 // instead, for the Dockerfile's last stage to copy.
 //
 //	go run . -src ../.. -out ../oci -version v1.2.3 -commit $(git rev-parse HEAD)
@@ -117,7 +118,7 @@ func run(args []string, getenv func(string) string, stdout io.Writer) error {
 		}
 		return writeTree(o.rootfs, append(baseFiles(), agentFiles(agent)...))
 	}
-	idx, err := o.meta.index(o.build, o.platforms, tmp)
+	idx, err := o.meta.index(o.platforms, func(p platform) ([]byte, error) { return o.binary(p, tmp) })
 	if err != nil {
 		return err
 	}
