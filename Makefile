@@ -4,7 +4,7 @@ FUZZTIME  ?= 10s
 BENCHTIME ?= 1s
 AGENTBENCH_FLAGS ?=
 
-.PHONY: build test vet bench run local fuzz soak ci
+.PHONY: build test vet bench run local fuzz soak ci image
 
 build:
 	$(GO) build ./...
@@ -65,5 +65,23 @@ fuzz:
 	    $(GO) test -run='^$$' -fuzz="^$$target$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
 	  done; \
 	done
+
+## image: the seed agent's OCI image for IMAGE_PLATFORMS, one index written as
+## the OCI layout IMAGE_OUT, by build/image (go-containerregistry, its own
+## module; no Docker daemon). PUSH=registry/repo:tag also pushes it, with the
+## credentials of docker login or a credential helper. VERSION and COMMIT are
+## stamped into the binary (agent -version); SOURCE_DATE_EPOCH, the last
+## commit's time, dates the image and the binary's layer, so a commit builds
+## the same digests.
+## See docs/deploy.md.
+IMAGE_OUT       ?= build/oci
+IMAGE_PLATFORMS ?= linux/arm64,linux/amd64
+PUSH            ?=
+VERSION         ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT          ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+image:
+	$(GO) -C build/image run . -go $(GO) -src $(CURDIR) -out $(abspath $(IMAGE_OUT)) -platforms $(IMAGE_PLATFORMS) \
+	  -version $(VERSION) -commit $(COMMIT) -epoch $(SOURCE_DATE_EPOCH)$(if $(PUSH), -push $(PUSH))
 
 ci: vet test fuzz

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -18,6 +19,16 @@ type config struct {
 	logLevel     zerolog.Level
 	logFormat    string
 	drainTimeout time.Duration
+	version      bool // print versionLine and exit
+}
+
+// version and commit are stamped at build time (make image, the Dockerfile):
+// go build -ldflags "-X main.version=v1.2.3 -X main.commit=<sha>".
+var version, commit = "dev", "unknown"
+
+// versionLine is what -version prints.
+func versionLine() string {
+	return fmt.Sprintf("agent %s (commit %s, %s)", version, commit, runtime.Version())
 }
 
 // errUsage is a command line the agent cannot run with.
@@ -38,8 +49,12 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	level := fs.String("log-level", orDefault(getenv("AGENT_LOG_LEVEL"), "info"), "trace, debug, info, warn or error (env AGENT_LOG_LEVEL)")
 	format := fs.String("log-format", orDefault(getenv("AGENT_LOG_FORMAT"), "json"), "json, or console: text for people, coloured on a terminal (env AGENT_LOG_FORMAT)")
 	drain := fs.String("drain-timeout", orDefault(getenv("AGENT_DRAIN_TIMEOUT"), "10s"), "how long a stop waits for tasks (env AGENT_DRAIN_TIMEOUT)")
+	showVersion := fs.Bool("version", false, "print the version and commit, and exit")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
+	}
+	if *showVersion {
+		return config{version: true}, nil // whatever the environment says
 	}
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())

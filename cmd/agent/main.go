@@ -19,6 +19,7 @@
 //	-log-format     json or console (AGENT_LOG_FORMAT), default json; console
 //	                is coloured only when stderr is a terminal
 //	-drain-timeout  how long SIGTERM waits for tasks (AGENT_DRAIN_TIMEOUT), default 10s
+//	-version        print the version and commit stamped at build time, and exit
 //
 // On SIGTERM or SIGINT it refuses new invocations with 503, waits for the
 // tasks up to the drain timeout, cancels and logs the ones left, stops the

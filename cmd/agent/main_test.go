@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -255,6 +256,20 @@ func TestRunHelpAndBadFlags(t *testing.T) {
 	err := run(context.Background(), []string{"-log-format", "xml"}, func(string) string { return "" }, io.Discard, io.Discard)
 	if !errors.Is(err, errUsage) {
 		t.Fatalf("bad flag: %v", err)
+	}
+}
+
+// -version prints what the build stamped (nothing in a test binary: dev and
+// unknown; make image's stamp is checked by internal/imagetest) and serves
+// nothing, even with an environment that would not start the agent.
+func TestRunVersion(t *testing.T) {
+	var out bytes.Buffer
+	badEnv := func(k string) string { return map[string]string{"AGENT_LOG_LEVEL": "loud", "PORT": "x"}[k] }
+	if err := run(context.Background(), []string{"-version"}, badEnv, &out, io.Discard); err != nil {
+		t.Fatalf("-version: %v", err)
+	}
+	if want := "agent dev (commit unknown, " + runtime.Version() + ")\n"; out.String() != want {
+		t.Fatalf("-version printed %q, want %q", out.String(), want)
 	}
 }
 
