@@ -71,23 +71,8 @@ type answer struct {
 
 func do(tb testing.TB, method, url, body string, header http.Header) answer {
 	tb.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for k, vs := range header {
-		req.Header[k] = vs
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return answer{status: res.StatusCode, header: res.Header, body: string(b)}
+	a := testkit.Do(tb, method, url, body, header)
+	return answer{status: a.Status, header: a.Header, body: a.Body}
 }
 
 func post(tb testing.TB, base, body string) answer {

@@ -3,7 +3,6 @@ package platform_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -81,24 +80,12 @@ type response struct {
 // do sends method path with the session id header (none when empty).
 func (em *emulator) do(tb testing.TB, method, path, id, body string) response {
 	tb.Helper()
-	req, err := http.NewRequest(method, em.Base+path, strings.NewReader(body))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
+	header := http.Header{"Content-Type": {"application/json"}}
 	if id != "" {
-		req.Header.Set("X-Amzn-Bedrock-AgentCore-Runtime-Session-Id", id)
+		header.Set("X-Amzn-Bedrock-AgentCore-Runtime-Session-Id", id)
 	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		tb.Fatalf("%s %s: %v", method, path, err)
-	}
-	return response{res.StatusCode, res.Header, string(b)}
+	a := testkit.Do(tb, method, em.Base+path, body, header)
+	return response{a.Status, a.Header, a.Body}
 }
 
 const invokePath = "/runtimes/arn%3Aaws%3Abedrock-agentcore%3Aus-east-1%3A123456789012%3Aruntime%2Fagent-x/invocations?qualifier=DEFAULT"

@@ -2,11 +2,9 @@ package agent_test
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +12,7 @@ import (
 
 	"github.com/agentvisor/agentvisor/examples/kitchensink/agent"
 	"github.com/agentvisor/agentvisor/internal/leakcheck"
+	"github.com/agentvisor/agentvisor/internal/testkit"
 	"github.com/agentvisor/agentvisor/supervisor"
 )
 
@@ -56,23 +55,8 @@ type answer struct {
 
 func (k kitchensink) do(tb testing.TB, method, path, body string, header http.Header) answer {
 	tb.Helper()
-	req, err := http.NewRequest(method, k.base+path, strings.NewReader(body))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for name, values := range header {
-		req.Header[name] = values
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return answer{status: res.StatusCode, header: res.Header, body: string(b)}
+	a := testkit.Do(tb, method, k.base+path, body, header)
+	return answer{status: a.Status, header: a.Header, body: a.Body}
 }
 
 func (k kitchensink) invoke(tb testing.TB, payload string) answer {
