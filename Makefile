@@ -52,6 +52,13 @@ local:
 	$(GO) build -o bin/agentcore-local ./cmd/agentcore-local
 	exec bin/agentcore-local $(LOCAL_FLAGS) -- bin/agent
 
+## screenshot: docs/debug-page.png, the debug page in headless chromium
+## with a few tasks, finished ones, a long request and a status history
+## (about 15 s: the history takes real seconds). Needs chromium.
+.PHONY: screenshot
+screenshot:
+	DEBUG_PAGE_SCREENSHOT=$(CURDIR)/docs/debug-page.png $(GO) test -count=1 -run '^TestDebugPageInBrowser$$/^screenshot$$' ./httpapi
+
 ## soak: SOAKTIME of load on the kitchensink agent on 127.0.0.1 (not in CI).
 SOAKTIME ?= 60s
 soak:

@@ -8,6 +8,25 @@ import (
 	"github.com/agentvisor/agentvisor/supervisor"
 )
 
+// noteArrival records when an invocation or a WebSocket session arrived,
+// whatever its answer: the platform's idle clock restarts at every one it
+// forwards, so the debug views project the end of an idle session from it.
+func (s *Server) noteArrival(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.lastArrival.Store(time.Now().UnixNano())
+		next(w, r)
+	}
+}
+
+// lastInvocation is when the last invocation or WebSocket session arrived,
+// zero if none has.
+func (s *Server) lastInvocation() time.Time {
+	if ns := s.lastArrival.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
+}
+
 // busyWhileOpen counts a request still open Config.BusyAfter after it began
 // as busy until it ends (Supervisor.HoldBusy): the platform ends a session
 // that /ping calls idle, a turn in flight or not. However the handler ends

@@ -4,15 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"net/http"
 	"os"
 	"os/exec"
+	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/agentvisor/agentvisor/httpapi"
 	"github.com/agentvisor/agentvisor/supervisor"
 )
 
@@ -259,6 +264,81 @@ func TestDebugPageInBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("the status history as a strip, and what the platform will do", func(t *testing.T) {
+		sup, base := mustDebugServer(t)
+		ctx := newTab(t, browser)
+		inBrowser(t, ctx, "load the page", chromedp.Navigate(base+"/debug/"), chromedp.WaitVisible(status(supervisor.Healthy)),
+			chromedp.WaitVisible(chromedp.CSS(`#projection[data-kind="idle"]`)))
+		sentence := fromBrowser(t, ctx, "read the sentence", chromedp.Text(chromedp.CSS(`#projection`)))
+		m := regexp.MustCompile(`^idle for \d+s: with an idle timeout of 15m the platform ends this session at (\d\d:\d\d:\d\d) UTC unless work starts$`).FindStringSubmatch(sentence)
+		endsAt := child(t, getTree(t, base, "").nodeJSON, "status").Status.Projection.EndsAt
+		if m == nil || m[1] != endsAt.UTC().Format(time.TimeOnly) {
+			t.Fatalf("the page says %q; the agent ends it at %v", sentence, endsAt)
+		}
+		// No change yet: the agent was not running before its status began.
+		if got := stripSegments(t, ctx); !slices.Equal(segmentStatuses(got), []string{"", "Healthy"}) {
+			t.Fatalf("strip before any change: %+v", got)
+		}
+
+		id, err := sup.Go("busy-a-while", nil, blockUntilCancelled)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inBrowser(t, ctx, "see it busy", chromedp.WaitVisible(status(supervisor.HealthyBusy)),
+			chromedp.WaitVisible(chromedp.CSS(`#projection[data-kind="busy"]`)))
+		sentence = fromBrowser(t, ctx, "read the sentence", chromedp.Text(chromedp.CSS(`#projection`)))
+		if !regexp.MustCompile(`^busy since \d\d:\d\d:\d\d UTC \(\d+s ago\): the platform keeps this session while /ping says HealthyBusy, up to its max lifetime$`).MatchString(sentence) {
+			t.Fatalf("busy, the page says %q", sentence)
+		}
+		sup.Cancel(id)
+		inBrowser(t, ctx, "see the history drawn",
+			chromedp.WaitVisible(status(supervisor.Healthy)),
+			chromedp.Poll[chromedp.Void](`document.querySelectorAll('#timeline .seg').length === 3`))
+		got := stripSegments(t, ctx)
+		if want := []string{"Healthy", "HealthyBusy", "Healthy"}; !slices.Equal(segmentStatuses(got), want) {
+			t.Fatalf("strip %+v, want %q", got, want)
+		}
+		if got[1].Why != "task_started" || got[2].Why != "task_ended" ||
+			!strings.Contains(got[1].Title, "changed by task_started\nended by task_ended") || !strings.HasPrefix(got[1].Title, "HealthyBusy from ") ||
+			!strings.Contains(got[2].Title, " to now (") {
+			t.Fatalf("the reasons on hover: %+v", got)
+		}
+		// The segments tile the strip: the hour, left to right, no gap.
+		end := 0.0
+		for _, g := range got {
+			if math.Abs(g.Left-end) > 0.01 {
+				t.Fatalf("segment %+v starts at %v%%, the previous ended at %v%%", g, g.Left, end)
+			}
+			end = g.Left + g.Width
+		}
+		if math.Abs(end-100) > 0.01 {
+			t.Fatalf("the strip ends at %v%%: %+v", end, got)
+		}
+	})
+
+	t.Run("a long request under the status actor", func(t *testing.T) {
+		_, _, base, release := longServer(t, httpapi.Config{BusyAfter: busyAfter, Debug: true})
+		ctx := newTab(t, browser)
+		inBrowser(t, ctx, "load the page", chromedp.Navigate(base+"/debug/"), chromedp.WaitVisible(status(supervisor.Healthy)))
+		header := http.Header{}
+		header.Set(httpapi.HeaderSessionID, "browser-session-0123456789-0123456789")
+		header.Set(httpapi.HeaderRequestID, "req-7")
+		done := make(chan answer, 1)
+		go func() { done <- do(t, http.MethodPost, base+"/invocations", `"plain"`, header) }()
+		const request = `li[data-kind="status"] li[data-kind="request"] > .label .kind`
+		inBrowser(t, ctx, "see the request", chromedp.WaitVisible(chromedp.CSS(request)), chromedp.WaitVisible(status(supervisor.HealthyBusy)))
+		line := fromBrowser(t, ctx, "read it", chromedp.Text(chromedp.CSS(request)))
+		close(release)
+		if a := <-done; a.status != http.StatusOK {
+			t.Fatalf("invocation: %d %s", a.status, a.body)
+		}
+		re := regexp.MustCompile(`^long request · POST /invocations · open \d+\.\ds, busy \d+\.\ds · session browser-session-0123456789-0123456789 · request req-7$`)
+		if !re.MatchString(line) {
+			t.Fatalf("the request's line: %q", line)
+		}
+		inBrowser(t, ctx, "see it go", chromedp.WaitNotPresent(chromedp.CSS(request)), chromedp.WaitVisible(status(supervisor.Healthy)))
+	})
+
 	t.Run("10,000 tasks: one page at a time", func(t *testing.T) {
 		if testing.Short() {
 			t.Skip("10,000 actors: skipped with -short")
@@ -286,21 +366,72 @@ func TestDebugPageInBrowser(t *testing.T) {
 	t.Run("screenshot", func(t *testing.T) {
 		path := os.Getenv("DEBUG_PAGE_SCREENSHOT")
 		if path == "" {
-			t.Skip("set DEBUG_PAGE_SCREENSHOT=/tmp/debug-page.png to save a screenshot of the page")
+			t.Skip("set DEBUG_PAGE_SCREENSHOT=/tmp/debug-page.png (or make screenshot) to save a screenshot of the page")
 		}
-		sup, base := mustDebugServer(t)
-		ids := startScreenshotTasks(t, sup)
+		_, sup, base, release := longServer(t, httpapi.Config{BusyAfter: busyAfter, Debug: true})
 		ctx := newTab(t, browser)
-		inBrowser(t, ctx, "load the page", chromedp.Navigate(base+"/debug/"),
+		inBrowser(t, ctx, "load the page, the strip over the last minute", chromedp.Navigate(base+"/debug/"),
+			chromedp.WaitVisible(status(supervisor.Healthy)),
+			chromedp.Evaluate[chromedp.Void](`const w = document.getElementById('window'); w.value = '60'; w.dispatchEvent(new Event('change'))`))
+		// A history worth drawing takes real seconds: a task busy for a
+		// while, then an idle spell, then the tasks of the picture.
+		warmup, err := sup.Go("warmup", nil, func(ctx context.Context) error {
+			select {
+			case <-time.After(6 * time.Second):
+			case <-ctx.Done():
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		inBrowser(t, ctx, "see the warmup end", chromedp.WaitVisible(finishedRow(warmup)))
+		idle := time.NewTimer(5 * time.Second) // the idle spell itself, not a wait for an event
+		<-idle.C
+		header := http.Header{}
+		header.Set(httpapi.HeaderSessionID, "7f3c9a2e-5b1d-4e8f-9a6c-2d4b8e1f0a3c")
+		done := make(chan answer, 1)
+		go func() { done <- do(t, http.MethodPost, base+"/invocations", `"plain"`, header) }()
+		end := sync.OnceFunc(func() { close(release) })
+		t.Cleanup(func() { end(); <-done })
+		ids := startScreenshotTasks(t, sup)
+		inBrowser(t, ctx, "see the tasks and the request",
 			chromedp.WaitVisible(row(ids[len(ids)-1])),
+			chromedp.WaitVisible(chromedp.CSS(`li[data-kind="request"]`)),
 			chromedp.Poll[chromedp.Void](`document.querySelector('`+string(row(ids[3], "td:nth-child(5)"))+`').textContent >= '2'`),
-			chromedp.Poll[chromedp.Void](`document.querySelector('`+string(row(ids[4], "td.state"))+`').textContent.startsWith('abandoned')`))
+			chromedp.Poll[chromedp.Void](`document.querySelector('`+string(row(ids[4], "td.state"))+`').textContent.startsWith('abandoned')`),
+			chromedp.Poll[chromedp.Void](`document.querySelectorAll('#finished tbody tr').length >= 3`))
 		png := fromBrowser(t, ctx, "screenshot", chromedp.FullScreenshot(100))
+		end()
 		if err := os.WriteFile(path, png, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("screenshot saved to %s", path)
 	})
+}
+
+// stripSegment is one segment of the page's status strip.
+type stripSegment struct {
+	Status string  `json:"status"`
+	Why    string  `json:"why"`
+	Title  string  `json:"title"`
+	Left   float64 `json:"left"`  // percent of the strip
+	Width  float64 `json:"width"` // percent of the strip
+}
+
+func stripSegments(tb testing.TB, ctx context.Context) []stripSegment {
+	tb.Helper()
+	return fromBrowser(tb, ctx, "read the strip", chromedp.Evaluate[[]stripSegment](`[...document.querySelectorAll('#timeline .seg')].map((e) => ({
+		status: e.dataset.status, why: e.dataset.why, title: e.title,
+		left: parseFloat(e.style.left), width: parseFloat(e.style.width)}))`))
+}
+
+func segmentStatuses(segs []stripSegment) []string {
+	var s []string
+	for _, g := range segs {
+		s = append(s, g.Status)
+	}
+	return s
 }
 
 // startScreenshotTasks starts a few tasks in different states for the
@@ -324,7 +455,7 @@ func startScreenshotTasks(t *testing.T, sup *supervisor.Supervisor) []supervisor
 	}, supervisor.WithHeartbeat(time.Hour)))
 	add(sup.Go("flaky_fetch", map[string]any{"url": "s3://bucket/key"}, func(context.Context) error {
 		return errors.New("connection reset by peer")
-	}, supervisor.WithRestart(supervisor.RestartPolicy{MaxRestarts: 1000, InitialBackoff: 200 * time.Millisecond, MaxBackoff: time.Second})))
+	}, supervisor.WithRestart(supervisor.RestartPolicy{MaxRestarts: 999, InitialBackoff: 200 * time.Millisecond, MaxBackoff: time.Second})))
 	release := make(chan struct{})
 	t.Cleanup(func() { close(release) })
 	started := make(chan struct{})

@@ -107,7 +107,7 @@ func (s *Server) serveFinishedTasks(w http.ResponseWriter, r *http.Request) {
 }
 
 // serveTreeView answers one page of a view of the live tree.
-func serveTreeView[V any](s *Server, w http.ResponseWriter, r *http.Request, view func(supervisor.Node, debugPage, time.Time) V) {
+func serveTreeView[V any](s *Server, w http.ResponseWriter, r *http.Request, view func(supervisor.Node, viewContext) V) {
 	page, err := parseDebugPage(r.URL.Query())
 	if err != nil {
 		writeError(w, r, err)
@@ -118,7 +118,14 @@ func serveTreeView[V any](s *Server, w http.ResponseWriter, r *http.Request, vie
 		writeError(w, r, err)
 		return
 	}
-	writeDebugJSON(w, r, view(tree, page, time.Now()))
+	writeDebugJSON(w, r, view(tree, s.viewContext(page)))
+}
+
+// viewContext is read after the tree, so that its clock is not behind the
+// tree's times.
+func (s *Server) viewContext(page debugPage) viewContext {
+	last := s.lastInvocation() // before the clock, which must not be behind it
+	return viewContext{page: page, now: time.Now(), lastInvocation: last, idleTimeout: s.cfg.SessionIdleTimeout, busyAfter: s.cfg.BusyAfter}
 }
 
 // serveDebugTask answers one live task's node, or, once the task ended, its
@@ -136,7 +143,7 @@ func (s *Server) serveDebugTask(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if node, ok := findTask(tree, id); ok {
-		writeDebugJSON(w, r, viewNode(node, debugPage{}, time.Now()))
+		writeDebugJSON(w, r, viewNode(node, s.viewContext(debugPage{})))
 		return
 	}
 	if t, ok := s.endedTask(id); ok {

@@ -31,15 +31,16 @@ type (
 		nodeJSON
 	}
 	nodeJSON struct {
-		Kind       string      `json:"kind"`
-		PID        string      `json:"pid"`
-		State      string      `json:"state"`
-		Draining   bool        `json:"draining"`
-		Status     *statusJSON `json:"status"`
-		Task       *taskJSON   `json:"task"`
-		TaskCounts *countsJSON `json:"task_counts"`
-		Page       *pageJSON   `json:"page"`
-		Children   []nodeJSON  `json:"children"`
+		Kind       string       `json:"kind"`
+		PID        string       `json:"pid"`
+		State      string       `json:"state"`
+		Draining   bool         `json:"draining"`
+		Status     *statusJSON  `json:"status"`
+		Task       *taskJSON    `json:"task"`
+		Request    *requestJSON `json:"request"`
+		TaskCounts *countsJSON  `json:"task_counts"`
+		Page       *pageJSON    `json:"page"`
+		Children   []nodeJSON   `json:"children"`
 	}
 	statusJSON struct {
 		Status           string    `json:"status"`
@@ -48,6 +49,31 @@ type (
 		ActiveCount      int       `json:"active_count"`
 		TimeOfLastUpdate int64     `json:"time_of_last_update"`
 		AgeSeconds       float64   `json:"age_seconds"`
+		History          []struct {
+			At   time.Time `json:"at"`
+			From string    `json:"from"`
+			To   string    `json:"to"`
+			Why  string    `json:"why"`
+		} `json:"history"`
+		Projection projectionJSON `json:"projection"`
+	}
+	projectionJSON struct {
+		IdleTimeoutSeconds float64   `json:"idle_timeout_seconds"`
+		LastInvocation     time.Time `json:"last_invocation"`
+		IdleSince          time.Time `json:"idle_since"`
+		IdleSeconds        *float64  `json:"idle_seconds"`
+		EndsAt             time.Time `json:"ends_at"`
+		Sentence           string    `json:"sentence"`
+	}
+	requestJSON struct {
+		ID          uint64    `json:"id"`
+		Method      string    `json:"method"`
+		Path        string    `json:"path"`
+		SessionID   string    `json:"session_id"`
+		RequestID   string    `json:"request_id"`
+		Started     time.Time `json:"started"`
+		AgeSeconds  float64   `json:"age_seconds"`
+		OpenSeconds float64   `json:"open_seconds"`
 	}
 	taskJSON struct {
 		ID              uint64         `json:"task_id"`

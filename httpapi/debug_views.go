@@ -63,34 +63,128 @@ func window[T any](items []T, p debugPage) []T {
 	return items[lo:hi]
 }
 
+// viewContext is what a view needs besides the tree: the page of tasks, the
+// server's clock, and what the status's projection is made of.
+type viewContext struct {
+	page           debugPage
+	now            time.Time
+	lastInvocation time.Time     // zero before the first
+	idleTimeout    time.Duration // Config.SessionIdleTimeout
+	busyAfter      time.Duration // Config.BusyAfter
+}
+
 // debugNode is a node of the tree as the debug endpoints show it: the
 // supervisor's node, with every field it has now or gains later, plus what
-// a reader needs without a clock of its own (durations, the status's age)
-// and, on the task supervisor, the counts and the page of its children.
+// a reader needs without a clock of its own (durations, the status's age,
+// a long request's age, what the platform will do) and, on the task
+// supervisor, the counts and the page of its children.
 type debugNode struct {
 	supervisor.Node
 	// The fields below shadow the embedded node's fields of the same JSON
 	// name (encoding/json prefers the shallower field).
-	Status   *debugStatus `json:"status,omitempty"`
-	Task     *debugTask   `json:"task,omitempty"`
-	Children []debugNode  `json:"children,omitempty"`
+	Status   *debugStatus  `json:"status,omitempty"`
+	Task     *debugTask    `json:"task,omitempty"`
+	Request  *debugRequest `json:"request,omitempty"`
+	Children []debugNode   `json:"children,omitempty"`
 	// TaskCounts and Page are set on the task supervisor only.
 	TaskCounts *taskCounts `json:"task_counts,omitempty"`
 	Page       *debugPage  `json:"page,omitempty"`
 }
 
 // debugStatus is the status actor's node with the time of its last change
-// as /ping writes it, and its age.
+// as /ping writes it, its age, and what the platform will do.
 type debugStatus struct {
 	*supervisor.StatusNode
-	TimeOfLastUpdate int64   `json:"time_of_last_update"`
-	AgeSeconds       float64 `json:"age_seconds"`
+	TimeOfLastUpdate int64      `json:"time_of_last_update"`
+	AgeSeconds       float64    `json:"age_seconds"`
+	Projection       projection `json:"projection"`
 }
 
 // debugTask is a task actor's node with how long it has run.
 type debugTask struct {
 	*supervisor.TaskNode
 	DurationSeconds float64 `json:"duration_seconds"`
+}
+
+// debugRequest is a long request's node with how long it has been held as
+// busy (since Started, when it was held) and how long it has been open: it
+// was held Config.BusyAfter after it arrived.
+type debugRequest struct {
+	*supervisor.OpenRequest
+	AgeSeconds  float64 `json:"age_seconds"`
+	OpenSeconds float64 `json:"open_seconds"`
+}
+
+// projection is what the platform will do with the session, as far as the
+// agent can tell: with /ping saying Healthy its idle clock runs from the
+// later of the last invocation and the last status change
+// (time_of_last_update), and it ends the session once that clock reaches
+// its idle timeout; with HealthyBusy it holds the session, up to its max
+// lifetime. The agent cannot read the platform's timeout: it assumes
+// Config.SessionIdleTimeout.
+type projection struct {
+	IdleTimeoutSeconds float64 `json:"idle_timeout_seconds"`
+	// LastInvocation is when the last /invocations or /ws request arrived,
+	// left out before the first.
+	LastInvocation time.Time `json:"last_invocation,omitzero"`
+	// IdleSince, IdleSeconds and EndsAt are set while the status is
+	// Healthy: EndsAt may have passed (a longer timeout on the platform, or
+	// no platform at all).
+	IdleSince   time.Time `json:"idle_since,omitzero"`
+	IdleSeconds *float64  `json:"idle_seconds,omitempty"`
+	EndsAt      time.Time `json:"ends_at,omitzero"`
+	// Sentence says it in words, with times in UTC.
+	Sentence string `json:"sentence"`
+}
+
+// project tells what the platform will do with a session whose /ping says
+// status since since.
+func project(status supervisor.Status, since time.Time, v viewContext) projection {
+	p := projection{IdleTimeoutSeconds: v.idleTimeout.Seconds(), LastInvocation: v.lastInvocation}
+	if status == supervisor.HealthyBusy {
+		p.Sentence = fmt.Sprintf("busy since %s (%s ago): the platform keeps this session while /ping says HealthyBusy, up to its max lifetime",
+			clock(since), roughDuration(v.now.Sub(since)))
+		return p
+	}
+	p.IdleSince = since
+	if v.lastInvocation.After(since) {
+		p.IdleSince = v.lastInvocation
+	}
+	idle := max(v.now.Sub(p.IdleSince), 0)
+	seconds := idle.Seconds()
+	p.IdleSeconds = &seconds
+	p.EndsAt = p.IdleSince.Add(v.idleTimeout)
+	if p.EndsAt.After(v.now) {
+		p.Sentence = fmt.Sprintf("idle for %s: with an idle timeout of %s the platform ends this session at %s unless work starts",
+			roughDuration(idle), roughDuration(v.idleTimeout), clock(p.EndsAt))
+	} else {
+		p.Sentence = fmt.Sprintf("idle for %s: with an idle timeout of %s the platform would have ended this session at %s; "+
+			"it is still running, so the platform's timeout is longer or no platform is watching",
+			roughDuration(idle), roughDuration(v.idleTimeout), clock(p.EndsAt))
+	}
+	return p
+}
+
+// clock writes the time of day in UTC, the zone of the platform's logs.
+func clock(t time.Time) string {
+	return t.UTC().Format("15:04:05 UTC")
+}
+
+// roughDuration writes d for people, to the second below an hour and to the
+// minute above: 42s, 4m12s, 15m, 2h03m, 8h.
+func roughDuration(d time.Duration) string {
+	s := int64(max(d, 0).Round(time.Second) / time.Second)
+	switch {
+	case s < 60:
+		return fmt.Sprintf("%ds", s)
+	case s < 3600 && s%60 == 0:
+		return fmt.Sprintf("%dm", s/60)
+	case s < 3600:
+		return fmt.Sprintf("%dm%02ds", s/60, s%60)
+	case s/60%60 == 0:
+		return fmt.Sprintf("%dh", s/3600)
+	}
+	return fmt.Sprintf("%dh%02dm", s/3600, s/60%60)
 }
 
 // taskCounts counts every live task, not only the page's.
@@ -158,32 +252,38 @@ func parseTaskListState(q url.Values) (taskListState, error) {
 
 // viewTree turns the supervisor's tree into the debug view, with one page
 // of tasks under the task supervisor.
-func viewTree(root supervisor.Node, p debugPage, now time.Time) debugTree {
-	return debugTree{Now: now, debugNode: viewNode(root, p, now)}
+func viewTree(root supervisor.Node, v viewContext) debugTree {
+	return debugTree{Now: v.now, debugNode: viewNode(root, v)}
 }
 
-func viewNode(n supervisor.Node, p debugPage, now time.Time) debugNode {
-	v := debugNode{Node: n}
+func viewNode(n supervisor.Node, v viewContext) debugNode {
+	d := debugNode{Node: n}
 	if n.Status != nil {
-		v.Status = viewStatus(n.Status, now)
+		d.Status = viewStatus(n.Status, v)
 	}
 	if n.Task != nil {
-		v.Task = viewTask(n.Task, now)
+		d.Task = viewTask(n.Task, v.now)
+	}
+	if n.Request != nil {
+		age := v.now.Sub(n.Request.Started)
+		d.Request = &debugRequest{OpenRequest: n.Request, AgeSeconds: age.Seconds(), OpenSeconds: (age + v.busyAfter).Seconds()}
 	}
 	children := n.Children
 	if n.Kind == supervisor.KindTaskSupervisor {
-		v.TaskCounts, v.Page = countTasks(children), &p
+		p := v.page
+		d.TaskCounts, d.Page = countTasks(children), &p
 		children = window(children, p)
 	}
-	v.Children = make([]debugNode, 0, len(children))
+	d.Children = make([]debugNode, 0, len(children))
 	for _, c := range children {
-		v.Children = append(v.Children, viewNode(c, p, now))
+		d.Children = append(d.Children, viewNode(c, v))
 	}
-	return v
+	return d
 }
 
-func viewStatus(s *supervisor.StatusNode, now time.Time) *debugStatus {
-	return &debugStatus{StatusNode: s, TimeOfLastUpdate: s.Since.Unix(), AgeSeconds: now.Sub(s.Since).Seconds()}
+func viewStatus(s *supervisor.StatusNode, v viewContext) *debugStatus {
+	return &debugStatus{StatusNode: s, TimeOfLastUpdate: s.Since.Unix(), AgeSeconds: v.now.Sub(s.Since).Seconds(),
+		Projection: project(s.Status, s.Since, v)}
 }
 
 func viewTask(t *supervisor.TaskNode, now time.Time) *debugTask {
@@ -260,13 +360,13 @@ func liveTasks(root supervisor.Node) []supervisor.Node {
 }
 
 // viewTaskList is the flat list of tasks, newest first, one page of it.
-func viewTaskList(root supervisor.Node, p debugPage, now time.Time) debugTaskList[debugNode] {
+func viewTaskList(root supervisor.Node, v viewContext) debugTaskList[debugNode] {
 	tasks := liveTasks(root)
 	slices.Reverse(tasks) // ids, and so the tree's order, grow with start time
-	page := window(tasks, p)
-	list := debugTaskList[debugNode]{Now: now, Total: len(tasks), Page: p, Tasks: make([]debugNode, 0, len(page))}
+	page := window(tasks, v.page)
+	list := debugTaskList[debugNode]{Now: v.now, Total: len(tasks), Page: v.page, Tasks: make([]debugNode, 0, len(page))}
 	for _, n := range page {
-		list.Tasks = append(list.Tasks, viewNode(n, p, now))
+		list.Tasks = append(list.Tasks, viewNode(n, v))
 	}
 	return list
 }

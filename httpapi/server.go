@@ -78,7 +78,18 @@ type Config struct {
 	// even while a request is in flight. A request that ends sooner changes
 	// nothing. Default DefaultBusyAfter; negative turns it off.
 	BusyAfter time.Duration
+	// SessionIdleTimeout is the idle timeout the agent assumes the platform
+	// ends its session after (the runtime's lifecycleConfiguration
+	// idleRuntimeSessionTimeout, which the agent cannot read). It only
+	// informs the debug views, which say when the platform ends an idle
+	// session: it changes nothing the agent does. Default
+	// DefaultSessionIdleTimeout.
+	SessionIdleTimeout time.Duration
 }
+
+// DefaultSessionIdleTimeout is Config.SessionIdleTimeout's default: the
+// platform's default idle timeout, 900 s.
+const DefaultSessionIdleTimeout = 15 * time.Minute
 
 // DefaultBusyAfter is Config.BusyAfter's default: far below the platform's
 // shortest idle timeout (60 s), far above an ordinary request.
@@ -115,6 +126,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.DrainTimeout, err = orDefault("DrainTimeout", c.DrainTimeout, DefaultDrainTimeout); err != nil {
 		return c, err
 	}
+	if c.SessionIdleTimeout, err = orDefault("SessionIdleTimeout", c.SessionIdleTimeout, DefaultSessionIdleTimeout); err != nil {
+		return c, err
+	}
 	if c.BusyAfter == 0 {
 		c.BusyAfter = DefaultBusyAfter
 	}
@@ -148,6 +162,11 @@ type Server struct {
 	draining atomic.Bool
 	lastPing atomic.Pointer[pingBody] // the last /ping body, reused while the status holds
 	sessions sessions                 // the open WebSocket sessions
+	// lastArrival is when the last /invocations or /ws request arrived, in
+	// Unix nanoseconds (0 before the first): the platform's idle clock
+	// restarts at each invocation. Written by noteArrival, read by the debug
+	// views.
+	lastArrival atomic.Int64
 
 	shutdownOnce sync.Once
 	shutdownErr  error
@@ -189,8 +208,8 @@ func (s *Server) router() *mux.Router {
 		allow[path] = strings.Join(methods, ", ")
 	}
 	route("/ping", s.servePing, http.MethodGet, http.MethodHead)
-	route("/invocations", s.busyWhileOpen(s.serveInvocation), http.MethodPost)
-	route("/ws", s.busyWhileOpen(s.serveWebSocket), http.MethodGet)
+	route("/invocations", s.noteArrival(s.busyWhileOpen(s.serveInvocation)), http.MethodPost)
+	route("/ws", s.noteArrival(s.busyWhileOpen(s.serveWebSocket)), http.MethodGet)
 	if s.cfg.Debug {
 		s.debugEndpoints(r)
 	}

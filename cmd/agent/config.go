@@ -5,8 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"runtime"
+	"strconv"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -19,6 +21,7 @@ type config struct {
 	logLevel     zerolog.Level
 	logFormat    string
 	drainTimeout time.Duration
+	idleTimeout  time.Duration
 	version      bool // print versionLine and exit
 }
 
@@ -50,6 +53,8 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	format := fs.String("log-format", orDefault(getenv("AGENT_LOG_FORMAT"), "json"), "json, or console: text for people, coloured on a terminal (env AGENT_LOG_FORMAT)")
 	drain := fs.String("drain-timeout", orDefault(getenv("AGENT_DRAIN_TIMEOUT"), "10s"), "how long a stop waits for tasks (env AGENT_DRAIN_TIMEOUT)")
 	showVersion := fs.Bool("version", false, "print the version and commit, and exit")
+	idle := fs.String("idle-timeout", orDefault(getenv("AGENT_IDLE_TIMEOUT"), "900"),
+		"the platform's idle session timeout the debug views assume: seconds (900) or a duration (15m) (env AGENT_IDLE_TIMEOUT)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -59,7 +64,25 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
 	}
-	return validate(*addr, *debug, *level, *format, *drain)
+	cfg, err := validate(*addr, *debug, *level, *format, *drain)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.idleTimeout, err = parseIdleTimeout(*idle)
+	return cfg, err
+}
+
+// parseIdleTimeout reads whole seconds, as the runtime's
+// lifecycleConfiguration gives them, or a duration.
+func parseIdleTimeout(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if n, nerr := strconv.ParseInt(s, 10, 64); nerr == nil && n <= math.MaxInt64/int64(time.Second) {
+		d, err = time.Duration(n)*time.Second, nil
+	}
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%w: -idle-timeout %q: want seconds like 900 or a duration like 15m, > 0", errUsage, s)
+	}
+	return d, nil
 }
 
 func validate(addr string, debug bool, level, format, drain string) (config, error) {

@@ -20,6 +20,9 @@
 //	                is coloured only when stderr is a terminal
 //	-drain-timeout  how long SIGTERM waits for tasks (AGENT_DRAIN_TIMEOUT), default 10s
 //	-version        print the version and commit stamped at build time, and exit
+//	-idle-timeout   the platform's idle session timeout the agent assumes, seconds
+//	                or a duration (AGENT_IDLE_TIMEOUT), default 900: the debug
+//	                views say when the platform ends an idle session
 //
 // On SIGTERM or SIGINT it refuses new invocations with 503, waits for the
 // tasks up to the drain timeout, cancels and logs the ones left, stops the

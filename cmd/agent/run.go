@@ -41,7 +41,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	srv, err := httpapi.New(httpapi.Config{Supervisor: sup, Logger: log, Entrypoint: seed.New(sup, log).Invoke, Debug: cfg.debug,
-		Addr: cfg.addr, DrainTimeout: cfg.drainTimeout})
+		Addr: cfg.addr, DrainTimeout: cfg.drainTimeout, SessionIdleTimeout: cfg.idleTimeout})
 	if err != nil {
 		return errors.Join(err, sup.Shutdown(context.Background()))
 	}

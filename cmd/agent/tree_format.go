@@ -13,12 +13,13 @@ import (
 // the HTTP API's shape, not the supervisor's types: the tool is a client and
 // must keep working when the agent adds fields.
 type treeNode struct {
-	Kind     string     `json:"kind"`
-	PID      string     `json:"pid"`
-	State    string     `json:"state"`
-	Draining bool       `json:"draining"`
-	Status   *treeState `json:"status"`
-	Task     *treeTask  `json:"task"`
+	Kind     string       `json:"kind"`
+	PID      string       `json:"pid"`
+	State    string       `json:"state"`
+	Draining bool         `json:"draining"`
+	Status   *treeState   `json:"status"`
+	Task     *treeTask    `json:"task"`
+	Request  *treeRequest `json:"request"`
 	Counts   *struct {
 		Total   int            `json:"total"`
 		Busy    int            `json:"busy"`
@@ -41,6 +42,20 @@ type treeState struct {
 	Custom      string  `json:"custom"`
 	ActiveCount int     `json:"active_count"`
 	AgeSeconds  float64 `json:"age_seconds"`
+	Projection  struct {
+		Sentence string `json:"sentence"`
+	} `json:"projection"`
+}
+
+// treeRequest is a long request's part of its node: an invocation or a
+// WebSocket session held as busy.
+type treeRequest struct {
+	Method      string  `json:"method"`
+	Path        string  `json:"path"`
+	SessionID   string  `json:"session_id"`
+	RequestID   string  `json:"request_id"`
+	AgeSeconds  float64 `json:"age_seconds"`  // held as busy
+	OpenSeconds float64 `json:"open_seconds"` // since it arrived
 }
 
 // treeTask is a task actor's part of its node.
@@ -66,8 +81,10 @@ type treeDoc struct {
 	treeNode
 }
 
-// formatTree draws the tree as pstree does, one line per actor:
+// formatTree draws the tree as pstree does, one line per actor, under what
+// the platform will do with the session, as the agent says it:
 //
+//	busy since 14:17:05 UTC (12s ago): the platform keeps this session while /ping says HealthyBusy, up to its max lifetime
 //	system 3kP2v running
 //	├─status status running: HealthyBusy for 12.0s, 1 active
 //	└─task_supervisor tasks running: 1 live task, 1 busy (running 1)
@@ -78,8 +95,25 @@ func formatTree(body []byte) (string, error) {
 		return "", fmt.Errorf("%w: not a tree: %w", errTreeRefused, err)
 	}
 	var b strings.Builder
+	if s := statusOf(doc.treeNode); s != nil && s.Projection.Sentence != "" {
+		b.WriteString(s.Projection.Sentence + "\n")
+	}
 	writeNode(&b, doc.treeNode, doc.Now, "", "")
 	return b.String(), nil
+}
+
+// statusOf finds the status actor's part of the tree, nil if it is not in
+// it.
+func statusOf(n treeNode) *treeState {
+	if n.Status != nil {
+		return n.Status
+	}
+	for _, c := range n.Children {
+		if s := statusOf(c); s != nil {
+			return s
+		}
+	}
+	return nil
 }
 
 // writeNode writes n's line after lead (the branch drawn for it), then its
@@ -134,6 +168,8 @@ func details(n treeNode, now time.Time) string {
 		return statusDetails(n.Status)
 	case n.Task != nil:
 		return taskDetails(n.Task, now)
+	case n.Request != nil:
+		return requestDetails(n.Request)
 	case n.Counts != nil:
 		return supervisorDetails(n)
 	}
@@ -209,6 +245,18 @@ func taskDetails(t *treeTask, now time.Time) string {
 		s += " " + string(meta)
 	}
 	return s
+}
+
+// requestDetails answers "why is it busy?" for a long request.
+func requestDetails(r *treeRequest) string {
+	parts := []string{fmt.Sprintf("%s %s open %s, busy %s", r.Method, r.Path, humanSeconds(r.OpenSeconds), humanSeconds(r.AgeSeconds))}
+	if r.SessionID != "" {
+		parts = append(parts, "session "+r.SessionID)
+	}
+	if r.RequestID != "" {
+		parts = append(parts, "request "+r.RequestID)
+	}
+	return strings.Join(parts, ", ")
 }
 
 func untilDeadline(d time.Duration) string {

@@ -25,7 +25,8 @@ func normalise(s string) string {
 		{`(?m)^system \S+ `, "system <system-id> "},
 		{`#\d+`, "#<id>"},
 		{`task-\d+`, "task-<id>"},
-		{`\b\d+\.\ds\b|\b\d+m\d\ds\b|\b\d+h\d\dm\b`, "<duration>"},
+		{`\b\d+\.\ds\b|\b\d+m\d\ds\b|\b\d+h\d\dm\b|\b\d+s\b`, "<duration>"},
+		{`\b\d\d:\d\d:\d\d UTC\b`, "<time> UTC"},
 	} {
 		s = regexp.MustCompile(r.re).ReplaceAllString(s, r.with)
 	}
@@ -191,7 +192,14 @@ func TestFormatTree(t *testing.T) {
 	// A tree in every shape the agent sends, at a fixed "now".
 	const body = `{"now":"2026-01-01T00:01:00Z","kind":"system","pid":"sys1","state":"running","panics":{"task":2,"handler":1},"children":[
 	 {"kind":"status","pid":"status","state":"running","status":{"status":"HealthyBusy","since":"2026-01-01T00:00:00Z",
-	  "forced":"HealthyBusy","custom":"Healthy","active_count":3,"time_of_last_update":1767225600,"age_seconds":60}},
+	  "forced":"HealthyBusy","custom":"Healthy","active_count":3,"time_of_last_update":1767225600,"age_seconds":60,
+	  "history":[{"at":"2026-01-01T00:00:00Z","from":"Healthy","to":"HealthyBusy","why":"forced"}],
+	  "projection":{"idle_timeout_seconds":900,"sentence":"busy since 00:00:00 UTC (1m ago): the platform keeps this session"}},
+	  "children":[
+	   {"kind":"request","pid":"status/request-1","state":"open","request":{"id":1,"method":"POST","path":"/invocations",
+	    "session_id":"s-1","request_id":"r-1","started":"2026-01-01T00:00:48Z","age_seconds":12,"open_seconds":22}},
+	   {"kind":"request","pid":"status/request-2","state":"open","request":{"id":2,"method":"GET","path":"/ws",
+	    "started":"2026-01-01T00:00:00Z","age_seconds":60,"open_seconds":70}}]},
 	 {"kind":"task_supervisor","pid":"tasks","state":"running","draining":true,"limits":{"max_tasks":9,"active":5},
 	  "task_counts":{"total":7,"busy":5,"by_state":{"running":4,"abandoned":1,"backing_off":1,"stopping":1}},
 	  "page":{"offset":2,"limit":3},"children":[
@@ -207,8 +215,11 @@ func TestFormatTree(t *testing.T) {
 	  ]},
 	 {"kind":"mailbox_monitor","pid":"mon","state":"idle"}
 	]}`
-	want := `system sys1 running: recovered panics: handler 1, task 2
+	want := `busy since 00:00:00 UTC (1m ago): the platform keeps this session
+system sys1 running: recovered panics: handler 1, task 2
 ├─status status running: HealthyBusy for 1m00s, 3 active, forced HealthyBusy, custom Healthy
+│ ├─request status/request-1 open: POST /invocations open 22.0s, busy 12.0s, session s-1, request r-1
+│ └─request status/request-2 open: GET /ws open 1m10s, busy 1m00s
 ├─task_supervisor tasks running: 7 live tasks, 5 busy (abandoned 1, backing_off 1, running 4, stopping 1), draining, limits {"max_tasks":9,"active":5}
 │ ├─… 2 earlier tasks (-offset 0)
 │ ├─task tasks/task-3 backing_off: #3 fetch 1m00s, 2 restarts, last error "reset by peer", deadline in 30.0s {"url":"s3://b/k"}
