@@ -57,3 +57,17 @@ func TestSIGTERMWithARunningTaskExitsZero(t *testing.T) {
 		t.Fatalf("want the task cut, no error and a clean stop; logs:\n%s", p.Logs.String())
 	}
 }
+
+// SIGTERM with no task: the stop does not wait for the drain timeout (an
+// hour here), it exits 0 at once.
+func TestSIGTERMWhenIdleExitsAtOnce(t *testing.T) {
+	addr := proctest.FreeAddr(t)
+	p := proctest.Start(t, exec.Command(kitchensinkBinary.Path(t), "-addr", addr, "-drain-timeout", "1h"), "http://"+addr)
+	p.Signal(t, syscall.SIGTERM)
+	if code := p.WaitExit(t); code != 0 { // WaitExit gives up after proctest.Timeout, far below an hour
+		t.Fatalf("exit code %d, want 0; logs:\n%s", code, p.Logs.String())
+	}
+	if len(p.Lines("stopped")) != 1 || len(p.Lines("tasks cut by the drain timeout")) != 0 {
+		t.Fatalf("want a clean stop with nothing cut; logs:\n%s", p.Logs.String())
+	}
+}
