@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/agentvisor/agentvisor/internal/proctest"
+	"github.com/agentvisor/agentvisor/internal/testkit"
 )
 
 // makeCommand runs make in the repository's root with the environment of
@@ -48,6 +49,8 @@ func TestMakeRun(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			_, port, _ := net.SplitHostPort(proctest.FreeAddr(t))
 			p := proctest.Start(t, makeCommand(t, tt.env(port), "run"), "http://127.0.0.1:"+port)
+			// The agent answers before its output has surely been read.
+			testkit.Eventually(t, "the listening line", func() bool { return len(p.Lines("listening")) > 0 })
 			lines := p.Lines("listening")
 			if len(lines) != 1 || lines[0]["addr"] != net.JoinHostPort(tt.wantHost, port) {
 				t.Fatalf("listening lines %v, want %s:%s", lines, tt.wantHost, port)

@@ -30,6 +30,7 @@ import (
 
 	"github.com/agentvisor/agentvisor/internal/leakcheck"
 	"github.com/agentvisor/agentvisor/internal/proctest"
+	"github.com/agentvisor/agentvisor/internal/testkit"
 )
 
 // What the test build stamps, and the time stamp it gives.
@@ -390,6 +391,8 @@ func TestImageRunsOnArm64(t *testing.T) {
 	cmd := arm64Command(emu, agent)
 	cmd.Env = append(os.Environ(), "PORT="+port, "AGENT_DRAIN_TIMEOUT=1s")
 	p := proctest.Start(t, cmd, "http://127.0.0.1:"+port)
+	// The agent answers before its output has surely been read.
+	testkit.Eventually(t, "the listening line", func() bool { return len(p.Lines("listening")) > 0 })
 	if lines := p.Lines("listening"); len(lines) != 1 || lines[0]["addr"] != "0.0.0.0:"+port {
 		t.Fatalf("listening lines %v, want one at 0.0.0.0:%s", lines, port)
 	}
