@@ -3,7 +3,7 @@
 //
 //	go run ./examples/kitchensink -addr 127.0.0.1:8080 -debug -ping auto
 //
-// It stops as the seed agent does (internal/lifecycle): on SIGTERM or
+// It stops as the seed agent does (httpapi.Server.Run): on SIGTERM or
 // SIGINT it refuses new invocations, waits up to -drain-timeout for the
 // tasks, cancels and logs the ones left, stops the HTTP server and exits 0;
 // a second signal ends the wait at once.
