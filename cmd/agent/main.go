@@ -9,8 +9,9 @@
 //	{"action": "status"}                   the ping status and the running tasks
 //	anything else                          what the agent can do
 //
-// An optional "seconds" field overrides a task's duration. Flags, each with
-// an environment fallback (the flag wins):
+// An optional "seconds" field overrides a task's duration ({"action":
+// "result", "task_id": 1} reads a task's state, result or error). Flags,
+// each but -version with an environment fallback (the flag wins):
 //
 //	-addr           listen address, default 0.0.0.0:8080 (PORT sets the port)
 //	-debug          debug mode (AGENT_DEBUG=1): the contract's debug actions,
@@ -19,10 +20,10 @@
 //	-log-format     json or console (AGENT_LOG_FORMAT), default json; console
 //	                is coloured only when stderr is a terminal
 //	-drain-timeout  how long SIGTERM waits for tasks (AGENT_DRAIN_TIMEOUT), default 10s
-//	-version        print the version and commit stamped at build time, and exit
 //	-idle-timeout   the platform's idle session timeout the agent assumes, seconds
 //	                or a duration (AGENT_IDLE_TIMEOUT), default 900: the debug
 //	                views say when the platform ends an idle session
+//	-version        print the version and commit stamped at build time, and exit
 //
 // On SIGTERM or SIGINT it refuses new invocations with 503, waits for the
 // tasks up to the drain timeout, cancels and logs the ones left, stops the
