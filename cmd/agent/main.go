@@ -7,11 +7,11 @@
 //	{"action": "process", "data_id": "x"}  a tracked 30 s task, data_processing
 //	{"action": "cleanup"}                  a tracked 10 s task, cleanup
 //	{"action": "status"}                   the ping status and the running tasks
+//	{"action": "result", "task_id": 1}     one task's state, and its result or error once over
 //	anything else                          what the agent can do
 //
-// An optional "seconds" field overrides a task's duration ({"action":
-// "result", "task_id": 1} reads a task's state, result or error). Flags,
-// each but -version with an environment fallback (the flag wins):
+// An optional "seconds" field overrides a task's duration. Flags, each but
+// -version with an environment fallback (the flag wins):
 //
 //	-addr           listen address, default 0.0.0.0:8080 (PORT sets the port)
 //	-debug          debug mode (AGENT_DEBUG=1): the contract's debug actions,
