@@ -161,7 +161,8 @@ type StatusChange struct {
 }
 
 // OpenRequest is a request or WebSocket session still open, held as busy
-// (HoldBusy).
+// (HoldBusy). HoldBusy takes the method, path and ids and sets ID and
+// Started (when the hold began); the tree shows all six.
 type OpenRequest struct {
 	ID        uint64    `json:"id"`
 	Method    string    `json:"method"`
@@ -216,7 +217,7 @@ type LimitsNode struct {
 // TaskState is where a live task is in its life.
 type TaskState uint8
 
-// The states of a live task.
+// The states of a task: where a live one is, and StateOver once it ended.
 const (
 	StateRunning    TaskState = iota // its function runs, or it waits to be completed
 	StateBackingOff                  // it failed and waits to be restarted
