@@ -96,6 +96,12 @@ type (
 	ReleaseBusy struct {
 		ID uint64
 	}
+	// Relay runs Answer on the status actor's goroutine, after every message
+	// sent to it before: a reply that must not overtake them, as an ended
+	// task's outcome must not overtake its untracking.
+	Relay struct {
+		Answer func()
+	}
 	// GetTaskInfo answers with the registry's summary.
 	GetTaskInfo struct {
 		Reply chan<- TaskInfo

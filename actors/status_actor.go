@@ -96,6 +96,8 @@ func (a *StatusActor) Receive(c actor.Context) {
 			}
 			m.Reply.Answer(a.published.Load().Ping)
 		}
+	case *Relay:
+		m.Answer()
 	case *GetTaskInfo:
 		m.Reply <- a.taskInfo()
 	case *AwaitIdle:

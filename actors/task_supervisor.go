@@ -151,7 +151,16 @@ func (s *TaskSupervisor) Receive(c actor.Context) {
 			m.Reply.Answer(s.cancelAll(m.Cause))
 		}
 	case *GetTask:
-		m.Reply <- s.lookup(m.ID)
+		found := s.lookup(m.ID)
+		if found.Report.Outcome == OutcomeNone {
+			m.Reply <- found
+			break
+		}
+		// The task's untracking is on its way to the status actor: the answer
+		// goes behind it, so that a caller told the task is over finds /ping
+		// no longer counting it (read-your-writes).
+		reply := m.Reply
+		c.Send(s.status, &Relay{Answer: func() { reply <- found }})
 	case *GetResults:
 		m.Reply <- s.results.recent(time.Now())
 	case *Describe:

@@ -16,7 +16,6 @@ type NodeKind string
 
 // The kinds of node in the tree.
 const (
-	KindSystem         NodeKind = "system"
 	KindStatus         NodeKind = "status"
 	KindTaskSupervisor NodeKind = "task_supervisor"
 	KindTask           NodeKind = "task"
@@ -38,9 +37,7 @@ type Node struct {
 	// Draining is set on the task supervisor's node once it refuses new tasks.
 	Draining bool
 	// Limits is set on the task supervisor's node when limits are configured.
-	Limits *LimitsNode
-	// Panics counts recovered panics by where they happened; set on the root.
-	Panics   map[string]uint64
+	Limits   *LimitsNode
 	Children []Node
 }
 

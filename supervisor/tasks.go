@@ -273,12 +273,6 @@ func (s *Supervisor) Task(id TaskID) (Task, bool) {
 	if err != nil || !found.Found {
 		return Task{}, false
 	}
-	if found.Report.Outcome != actors.OutcomeNone {
-		// The task supervisor sent the status actor the task's untracking
-		// before it answered; a query behind it in the status actor's
-		// mailbox makes the next ping see it (read-your-writes).
-		s.AsyncTaskInfo()
-	}
 	return taskOf(found.Report), true
 }
 

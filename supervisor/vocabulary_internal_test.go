@@ -11,7 +11,6 @@ func TestVocabularyMatchesActors(t *testing.T) {
 	for _, c := range []struct{ public, internal any }{
 		{Healthy, Status(actors.Healthy)},
 		{HealthyBusy, Status(actors.HealthyBusy)},
-		{KindSystem, NodeKind(actors.KindSystem)},
 		{KindStatus, NodeKind(actors.KindStatus)},
 		{KindTaskSupervisor, NodeKind(actors.KindTaskSupervisor)},
 		{KindTask, NodeKind(actors.KindTask)},
