@@ -31,11 +31,16 @@ type Options struct {
 	Limits Limits
 	// Results bounds the outcomes of ended tasks kept for GetTask.
 	Results ResultOptions
+	// Telemetry reports the tasks to OpenTelemetry; nil reports nothing.
+	Telemetry *Telemetry
 }
 
 // Spawn starts the status actor and the task supervisor in system.
 func Spawn(system *actor.ActorSystem, opts Options, log zerolog.Logger) (*Cast, error) {
 	c := &Cast{System: system, Running: &sync.WaitGroup{}, TaskPanics: &atomic.Uint64{}}
+	if opts.Telemetry == nil {
+		opts.Telemetry = noTelemetry()
+	}
 	statusLog := log.With().Str("component", "status").Logger()
 	c.Status = NewStatusActor(statusLog)
 	var err error
@@ -50,7 +55,7 @@ func Spawn(system *actor.ActorSystem, opts Options, log zerolog.Logger) (*Cast, 
 	// mailbox is two allocations cheaper to make than the default one, whose
 	// ring buffer pays off only under load.
 	taskOpts := []actor.PropsOption{actor.WithDispatcher(tasks), actor.WithMailbox(actor.UnboundedLockfree())}
-	if c.TasksPID, err = c.spawnTopLevel("tasks", NewTaskSupervisor(c.StatusPID, opts.Limits, opts.Results, taskOpts, c.Running, c.TaskPanics, tasksLog)); err != nil {
+	if c.TasksPID, err = c.spawnTopLevel("tasks", NewTaskSupervisor(c.StatusPID, opts.Limits, opts.Results, taskOpts, c.Running, c.TaskPanics, opts.Telemetry, tasksLog)); err != nil {
 		_ = system.Root.StopFuture(c.StatusPID).Wait()
 		c.closeDispatchers()
 		return nil, err

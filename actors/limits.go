@@ -36,6 +36,7 @@ func (s *TaskSupervisor) admit(name string) error {
 func (s *TaskSupervisor) count(rec *taskRecord, delta int) {
 	rec.counted = delta > 0
 	s.counted += delta
+	s.tel.counted(rec, delta)
 	if _, limited := s.limits.MaxPerName[rec.node.Name]; limited {
 		s.byName[rec.node.Name] += delta
 	}

@@ -1,6 +1,10 @@
 package actors
 
-import "time"
+import (
+	"time"
+
+	"go.opentelemetry.io/otel/trace"
+)
 
 // Commands the task supervisor takes.
 type (
@@ -176,8 +180,8 @@ type (
 )
 
 // runAttempt tells a task actor to run its function again, once the task
-// supervisor has decided to restart it.
-type runAttempt struct{}
+// supervisor has decided to restart it, under span.
+type runAttempt struct{ span trace.Span }
 
 // Messages a task actor sends itself. Each names its attempt, so that one
 // left over from before a restart is ignored. The attempt's goroutine may

@@ -4,6 +4,9 @@ import (
 	"context"
 	"strconv"
 	"time"
+
+	"go.opentelemetry.io/otel/baggage"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // TaskID identifies a tracked task, unique for the life of the process.
@@ -34,6 +37,11 @@ type TaskSpec struct {
 	Grace time.Duration
 	// Restart decides restarts after failures; nil never restarts.
 	Restart RestartPolicy
+	// Link is the span of the request that started the task, which each
+	// attempt's span links to; Baggage is that request's, which each
+	// attempt's context carries (session.id among it).
+	Link    trace.SpanContext
+	Baggage baggage.Baggage
 }
 
 // Outcome is how a task ended.

@@ -11,6 +11,8 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/baggage"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/agentvisor/agentvisor/internal/errtext"
 )
@@ -84,6 +86,9 @@ type taskActor struct {
 	running *sync.WaitGroup
 	log     *zerolog.Logger // the task supervisor's, for panics of Receive itself
 	cur     *attempt
+	// span is the next attempt's, which the task supervisor started; its
+	// context carries it, so that spans the function starts are its children.
+	span trace.Span
 }
 
 // Receive handles one message.
@@ -95,6 +100,7 @@ func (a *taskActor) Receive(c actor.Context) {
 			a.run(c)
 		}
 	case *runAttempt:
+		a.span = m.span
 		a.run(c)
 	case *attemptReturned:
 		if a.live(m.at) {
@@ -139,7 +145,7 @@ func (a *taskActor) run(c actor.Context) {
 }
 
 func (a *taskActor) start(c actor.Context) {
-	base, cancel := context.WithCancelCause(a.taskCtx)
+	base, cancel := context.WithCancelCause(a.traced(a.taskCtx))
 	ctx, stopTimer := base, context.CancelFunc(func() {})
 	if a.spec.Timeout > 0 {
 		ctx, stopTimer = context.WithTimeoutCause(base, a.spec.Timeout, ErrTimeout)
@@ -172,6 +178,19 @@ func (a *taskActor) start(c actor.Context) {
 		res.value, res.err = value, errtext.Safe(err)
 		finished = true
 	}()
+}
+
+// traced is ctx with what telemetry needs inside the task's function: the
+// attempt's span, if real, and the baggage of the request that started the
+// task.
+func (a *taskActor) traced(ctx context.Context) context.Context {
+	if a.span != nil && a.span.SpanContext().IsValid() {
+		ctx = trace.ContextWithSpan(ctx, a.span)
+	}
+	if a.spec.Baggage.Len() > 0 {
+		ctx = baggage.ContextWithBaggage(ctx, a.spec.Baggage)
+	}
+	return ctx
 }
 
 // checkHeartbeat re-arms the heartbeat timer if a beat came since it was

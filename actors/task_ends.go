@@ -81,6 +81,7 @@ func (s *TaskSupervisor) conclude(rec *taskRecord, outcome Outcome) {
 	}
 	rec.outcome, rec.ended = outcome, time.Now()
 	s.logOutcome(rec)
+	s.tel.concluded(rec)
 	s.results.keep(rec.report())
 }
 

@@ -26,6 +26,7 @@ func (s *TaskSupervisor) failed(rec *taskRecord, m *attemptFailed) {
 		return
 	}
 	rec.node.LastError, rec.err = m.Err.Error(), m.Err
+	s.tel.attemptFailed(rec, m)
 	rec.failures = append(rec.failures, time.Now())
 	if len(rec.failures) > MaxFailureHistory {
 		rec.failures = slices.Delete(rec.failures, 0, len(rec.failures)-MaxFailureHistory)
@@ -49,6 +50,7 @@ func (s *TaskSupervisor) failed(rec *taskRecord, m *attemptFailed) {
 	}
 	ev.Dur("backoff", delay).Msg("task attempt failed; restarting after backoff")
 	rec.node.State = StateBackingOff
+	s.tel.backingOff(rec, delay)
 	self, root := s.ctx.Self(), s.ctx.ActorSystem().Root
 	id := rec.node.ID
 	rec.backoff = time.AfterFunc(delay, func() { root.Send(self, &restartDue{ID: id}) })
@@ -64,7 +66,8 @@ func (s *TaskSupervisor) restart(rec *taskRecord) {
 	rec.node.State = StateRunning
 	rec.node.Deadline = s.deadline(rec)
 	s.taskLog(rec, zerolog.InfoLevel).Int("attempt", rec.node.Restarts+1).Str("reason", rec.node.LastError).Msg("task restarting")
-	s.ctx.Send(rec.pid, &runAttempt{})
+	s.tel.restarted(rec)
+	s.ctx.Send(rec.pid, &runAttempt{span: rec.span})
 }
 
 // HandleFailure is the supervisor strategy of every task actor. Task

@@ -13,6 +13,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // lastTaskID makes task ids unique for the life of the process, across
@@ -28,6 +29,8 @@ type taskRecord struct {
 	// Background, with a no-op cancel, for a hand-tracked task.
 	ctx    context.Context
 	cancel context.CancelCauseFunc
+	// span is the open span of the current attempt, nil between attempts.
+	span trace.Span
 	// backoff is the pending restart timer while backing off.
 	backoff *time.Timer
 	// failures are the times of the task's failed attempts, oldest first,
@@ -69,6 +72,7 @@ type TaskSupervisor struct {
 	// tracked task for as long as it lived.
 	taskProps *actor.Props
 	panics    *atomic.Uint64 // task functions that panicked; read by anyone
+	tel       *Telemetry
 	log       zerolog.Logger
 	results   *results // owned by Receive
 
@@ -89,12 +93,13 @@ type TaskSupervisor struct {
 // tasks as kept says, and spawns the task actors
 // with taskOpts; running counts the goroutines of all attempts, panics the
 // task functions that panicked.
-func NewTaskSupervisor(status *actor.PID, limits Limits, kept ResultOptions, taskOpts []actor.PropsOption, running *sync.WaitGroup, panics *atomic.Uint64, log zerolog.Logger) *TaskSupervisor {
+func NewTaskSupervisor(status *actor.PID, limits Limits, kept ResultOptions, taskOpts []actor.PropsOption, running *sync.WaitGroup, panics *atomic.Uint64, tel *Telemetry, log zerolog.Logger) *TaskSupervisor {
 	s := &TaskSupervisor{
 		status:  status,
 		running: running,
 		limits:  limits,
 		panics:  panics,
+		tel:     tel,
 		log:     log,
 		results: newResults(kept),
 		byName:  make(map[string]int),
@@ -224,15 +229,18 @@ func (s *TaskSupervisor) start(c actor.Context, m *StartTask) {
 		},
 	}
 	rec.node.Deadline = s.deadline(rec)
-	s.incarnating = &taskActor{id: id, spec: m.Spec, taskCtx: ctx, running: s.running, log: &s.log}
+	s.tel.startAttempt(rec)
+	s.incarnating = &taskActor{id: id, spec: m.Spec, taskCtx: ctx, running: s.running, log: &s.log, span: rec.span}
 	pid, err := c.SpawnNamed(s.taskProps, taskActorName(id))
 	s.incarnating = nil
 	if err != nil {
 		cancel(err)
+		s.tel.notStarted(rec, err)
 		m.Reply.Answer(TaskStart{Err: fmt.Errorf("spawn task %q: %w", m.Spec.Name, err)})
 		return
 	}
 	rec.pid = pid
+	s.tel.taskStarted(rec)
 	s.count(rec, 1)
 	s.byID[id] = rec
 	c.Send(s.status, &TrackTask{

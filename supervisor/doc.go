@@ -31,4 +31,12 @@
 // Go cannot kill a goroutine: a task function that ignores its cancelled
 // context is abandoned after its cancel grace. It stops counting as busy and
 // is logged and shown in the tree, but its goroutine runs on until it returns.
+//
+// Every attempt of a task is an OpenTelemetry span, and the tasks are counted
+// in metrics (Config.TracerProvider and Config.MeterProvider, the global
+// providers by default). A task started while serving a request names it
+// with StartedBy, so that its spans link to the request's and carry its
+// session.id:
+//
+//	id, err := sup.Go("report", nil, buildReport, supervisor.StartedBy(ctx))
 package supervisor

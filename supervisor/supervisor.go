@@ -11,6 +11,8 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/agentvisor/agentvisor/actors"
 )
@@ -74,6 +76,18 @@ type Config struct {
 	// about 180 bytes of heap (make bench measures it), plus its result and
 	// metadata: under 2 MB at the default.
 	MaxResults int
+	// TracerProvider gets a span per attempt of every task, named "task"
+	// and the task's name, with task.id, task.name, task.attempt, the
+	// task.outcome of its last attempt, the error of a failed one, and a
+	// task.restart event on an attempt a restart follows; StartedBy links
+	// it to the request that started the task. The function's context
+	// carries its attempt's span. Nil is the global provider (otel).
+	TracerProvider trace.TracerProvider
+	// MeterProvider gets the counters agentvisor.task.started, .ended (by
+	// task.outcome too), .restarts and the up-down counter .active, each by
+	// task.name; and MetricPingStatus and MetricPanics. Nil is the global
+	// provider (otel).
+	MeterProvider metric.MeterProvider
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -126,6 +140,8 @@ type Supervisor struct {
 	bound    bound // the deadline of calls without a context
 
 	lastRequestID atomic.Uint64 // ids of the requests held as busy (HoldBusy)
+	// unobserve stops the metrics observed from the supervisor.
+	unobserve func() error
 
 	closing      atomic.Bool   // set when Shutdown begins: new tasks are refused
 	stopped      chan struct{} // closed once the actors are stopped
@@ -147,11 +163,17 @@ func New(cfg Config) (*Supervisor, error) {
 	}
 	s.probe.timeout = cfg.PingFuncTimeout
 	s.bound.period = cfg.RequestTimeout
-	s.system = actor.NewActorSystem(actor.WithLoggerFactory(protoactorLogger(cfg.Logger)))
-	if s.cast, err = actors.Spawn(s.system, actors.Options{Limits: cfg.Limits.actors(), Results: actors.ResultOptions{Retention: cfg.ResultRetention, Max: cfg.MaxResults}}, cfg.Logger); err != nil {
-		s.system.Shutdown()
+	tasks, unobserve, err := s.telemetry()
+	if err != nil {
 		return nil, fmt.Errorf("start supervisor: %w", err)
 	}
+	s.system = actor.NewActorSystem(actor.WithLoggerFactory(protoactorLogger(cfg.Logger)))
+	opts := actors.Options{Limits: cfg.Limits.actors(), Results: actors.ResultOptions{Retention: cfg.ResultRetention, Max: cfg.MaxResults}, Telemetry: tasks}
+	if s.cast, err = actors.Spawn(s.system, opts, cfg.Logger); err != nil {
+		s.system.Shutdown()
+		return nil, errors.Join(fmt.Errorf("start supervisor: %w", err), unobserve())
+	}
+	s.unobserve = unobserve
 	return s, nil
 }
 
@@ -278,7 +300,7 @@ func (s *Supervisor) shutdown(ctx context.Context) error {
 	close(s.stopped)
 	s.bound.stop()
 	s.waitGoroutines(grace)
-	return err
+	return errors.Join(err, s.unobserve())
 }
 
 // cut waits for the tasks until ctx is done, then cancels what is left,

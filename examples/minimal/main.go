@@ -20,7 +20,7 @@ func main() {
 	if err != nil {
 		log.Fatal().Err(err).Send()
 	}
-	srv, err := httpapi.New(httpapi.Config{Supervisor: sup, Logger: log, Entrypoint: func(_ context.Context, req *httpapi.Request) (any, error) {
+	srv, err := httpapi.New(httpapi.Config{Supervisor: sup, Logger: log, Entrypoint: func(ctx context.Context, req *httpapi.Request) (any, error) {
 		var in struct {
 			Prompt string
 			Job    supervisor.TaskID
@@ -29,7 +29,7 @@ func main() {
 			return nil, err // 400
 		}
 		if in.Job == 0 { // submit: /ping says HealthyBusy until the job is over
-			id, err := supervisor.GoResult(sup, "think", nil, func(ctx context.Context) (string, error) { return think(ctx, in.Prompt) })
+			id, err := supervisor.GoResult(sup, "think", nil, func(ctx context.Context) (string, error) { return think(ctx, in.Prompt) }, supervisor.StartedBy(ctx))
 			return map[string]any{"job": id}, err
 		}
 		if t, ok := sup.Task(in.Job); ok { // poll: its state and progress; once it is over, its result

@@ -77,13 +77,13 @@ var Info = infoAnswer{
 
 // Invoke is the seed agent's entrypoint. Unlike the reference, a payload
 // that is not an object gets the info answer rather than a 500.
-func (a *Agent) Invoke(_ context.Context, req *httpapi.Request) (any, error) {
+func (a *Agent) Invoke(ctx context.Context, req *httpapi.Request) (any, error) {
 	p := ParsePayload(req.Payload)
 	switch p.Action() {
 	case "process":
-		return a.Process(p)
+		return a.Process(ctx, p)
 	case "cleanup":
-		return a.Cleanup(p)
+		return a.Cleanup(ctx, p)
 	case "status":
 		return a.Status(), nil
 	case "result":
@@ -93,8 +93,8 @@ func (a *Agent) Invoke(_ context.Context, req *httpapi.Request) (any, error) {
 }
 
 // Process starts data_processing: data_id (default "default_data") for
-// seconds (default 30).
-func (a *Agent) Process(p Payload) (any, error) {
+// seconds (default 30); ctx is the invocation's, which its spans link to.
+func (a *Agent) Process(ctx context.Context, p Payload) (any, error) {
 	d, _, err := p.Seconds(30)
 	if err != nil {
 		return nil, err
@@ -103,20 +103,20 @@ func (a *Agent) Process(p Payload) (any, error) {
 	what := "processing data " + display(dataID)
 	id, err := supervisor.GoResult(a.sup, "data_processing", map[string]any{"data_id": dataID}, func(ctx context.Context) (processed, error) {
 		return processed{DataID: dataID, Seconds: d.Seconds()}, a.work(ctx, d, what)
-	})
+	}, supervisor.StartedBy(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("start processing %s: %w", display(dataID), err)
 	}
 	return processAnswer{Message: "Started processing " + display(dataID), TaskID: id, Status: "processing"}, nil
 }
 
-// Cleanup starts cleanup for seconds (default 10).
-func (a *Agent) Cleanup(p Payload) (any, error) {
+// Cleanup starts cleanup for seconds (default 10); ctx is the invocation's.
+func (a *Agent) Cleanup(ctx context.Context, p Payload) (any, error) {
 	d, _, err := p.Seconds(10)
 	if err != nil {
 		return nil, err
 	}
-	id, err := a.sup.Go("cleanup", nil, func(ctx context.Context) error { return a.work(ctx, d, "cleanup") })
+	id, err := a.sup.Go("cleanup", nil, func(ctx context.Context) error { return a.work(ctx, d, "cleanup") }, supervisor.StartedBy(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("start cleanup: %w", err)
 	}

@@ -134,8 +134,12 @@ type action func(ctx context.Context, req *httpapi.Request, p seed.Payload) (any
 
 func (a *agent) actions() map[string]action {
 	return map[string]action{
-		"process":  func(_ context.Context, _ *httpapi.Request, p seed.Payload) (any, error) { return a.seed.Process(p) },
-		"cleanup":  func(_ context.Context, _ *httpapi.Request, p seed.Payload) (any, error) { return a.seed.Cleanup(p) },
+		"process": func(ctx context.Context, _ *httpapi.Request, p seed.Payload) (any, error) {
+			return a.seed.Process(ctx, p)
+		},
+		"cleanup": func(ctx context.Context, _ *httpapi.Request, p seed.Payload) (any, error) {
+			return a.seed.Cleanup(ctx, p)
+		},
 		"status":   func(context.Context, *httpapi.Request, seed.Payload) (any, error) { return a.seed.Status(), nil },
 		"result":   func(_ context.Context, _ *httpapi.Request, p seed.Payload) (any, error) { return a.seed.Result(p) },
 		"track":    a.track,
@@ -237,16 +241,17 @@ func (a *agent) sleep(ctx context.Context, _ *httpapi.Request, p seed.Payload) (
 // errTaskFailed is what the task_fail task fails with.
 var errTaskFailed = errors.New("kitchensink task fails on purpose")
 
-func (a *agent) taskFail(_ context.Context, _ *httpapi.Request, p seed.Payload) (any, error) {
-	return a.startAfter(p, "task_fail", func() error { return errTaskFailed })
+func (a *agent) taskFail(ctx context.Context, _ *httpapi.Request, p seed.Payload) (any, error) {
+	return a.startAfter(ctx, p, "task_fail", func() error { return errTaskFailed })
 }
 
-func (a *agent) taskPanic(_ context.Context, _ *httpapi.Request, p seed.Payload) (any, error) {
-	return a.startAfter(p, "task_panic", func() error { panic("kitchensink task panics on purpose") })
+func (a *agent) taskPanic(ctx context.Context, _ *httpapi.Request, p seed.Payload) (any, error) {
+	return a.startAfter(ctx, p, "task_panic", func() error { panic("kitchensink task panics on purpose") })
 }
 
-// startAfter starts a task that waits seconds (default 0.2) then runs then.
-func (a *agent) startAfter(p seed.Payload, name string, then func() error) (any, error) {
+// startAfter starts a task that waits seconds (default 0.2) then runs then;
+// ctx is the invocation's.
+func (a *agent) startAfter(ctx context.Context, p seed.Payload, name string, then func() error) (any, error) {
 	d, _, err := p.Seconds(0.2)
 	if err != nil {
 		return nil, err
@@ -256,7 +261,7 @@ func (a *agent) startAfter(p seed.Payload, name string, then func() error) (any,
 			return err
 		}
 		return then()
-	})
+	}, supervisor.StartedBy(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}

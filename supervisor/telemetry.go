@@ -1,0 +1,88 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/baggage"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/agentvisor/agentvisor/actors"
+)
+
+// The metrics a Supervisor reports, besides the task counters
+// (agentvisor.task.started, .ended, .restarts and .active; see Config).
+const (
+	// MetricPingStatus is 1 for the status /ping reports and 0 for the
+	// other, by the attribute of the same name (Healthy, HealthyBusy).
+	MetricPingStatus = "agentvisor.ping.status"
+	// MetricPanics counts the panics recovered in user code, by
+	// agentvisor.panic.origin (PanicTask, PanicHandler...).
+	MetricPanics = "agentvisor.panics"
+)
+
+// StartedBy says which request started the task, by its context (an
+// httpapi handler's ctx): each attempt's span links to the request's span,
+// carries its session.id, and the task function's context carries the
+// request's baggage. It takes nothing else from ctx: the task does not end
+// with the request.
+func StartedBy(ctx context.Context) TaskOption {
+	return TaskOption{func(spec *actors.TaskSpec) error {
+		if ctx == nil {
+			return fmt.Errorf("started by a nil context: %w", ErrInvalidOption)
+		}
+		spec.Link, spec.Baggage = trace.SpanContextFromContext(ctx), baggage.FromContext(ctx)
+		return nil
+	}}
+}
+
+// telemetry makes the task instruments and registers the supervisor's
+// observed metrics; unregister stops the observation.
+func (s *Supervisor) telemetry() (tasks *actors.Telemetry, unregister func() error, err error) {
+	tp, mp := s.cfg.TracerProvider, s.cfg.MeterProvider
+	if tp == nil {
+		tp = otel.GetTracerProvider()
+	}
+	if mp == nil {
+		mp = otel.GetMeterProvider()
+	}
+	if tasks, err = actors.NewTelemetry(tp, mp); err != nil {
+		return nil, nil, err
+	}
+	meter := mp.Meter(actors.InstrumentationName)
+	status, err1 := meter.Int64ObservableGauge(MetricPingStatus, metric.WithUnit("1"),
+		metric.WithDescription("1 for the status /ping reports (Healthy or HealthyBusy), 0 for the other."))
+	panics, err2 := meter.Int64ObservableCounter(MetricPanics, metric.WithUnit("{panic}"),
+		metric.WithDescription("Panics recovered in user code, by agentvisor.panic.origin."))
+	if err := errors.Join(err1, err2); err != nil {
+		return nil, nil, fmt.Errorf("supervisor instruments: %w", err)
+	}
+	reg, err := meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		s.observe(o, status, panics)
+		return nil
+	}, status, panics)
+	if err != nil {
+		return nil, nil, fmt.Errorf("supervisor instruments: %w", err)
+	}
+	return tasks, reg.Unregister, nil
+}
+
+// observe reports the status the status actor holds (the last one /ping
+// reported: no custom ping function is called for a metric) and the panics.
+func (s *Supervisor) observe(o metric.Observer, status metric.Int64ObservableGauge, panics metric.Int64ObservableCounter) {
+	now := Status(s.cast.Status.Snapshot().Ping.Status)
+	for _, st := range []Status{Healthy, HealthyBusy} {
+		v := int64(0)
+		if st == now {
+			v = 1
+		}
+		o.ObserveInt64(status, v, metric.WithAttributes(attribute.String(MetricPingStatus, st.String())))
+	}
+	for origin, n := range s.Panics() {
+		o.ObserveInt64(panics, int64(n), metric.WithAttributes(attribute.String("agentvisor.panic.origin", origin)))
+	}
+}
