@@ -22,7 +22,8 @@ type config struct {
 	logFormat    string
 	drainTimeout time.Duration
 	idleTimeout  time.Duration
-	version      bool // print versionLine and exit
+	metricsAddr  string // serve Prometheus metrics there; "" = off
+	version      bool   // print versionLine and exit
 }
 
 // version and commit are stamped at build time (make image, the Dockerfile):
@@ -55,6 +56,8 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	showVersion := fs.Bool("version", false, "print the version and commit, and exit")
 	idle := fs.String("idle-timeout", orDefault(getenv("AGENT_IDLE_TIMEOUT"), "900"),
 		"the platform's idle session timeout the debug views assume: seconds (900) or a duration (15m) (env AGENT_IDLE_TIMEOUT)")
+	metricsAddr := fs.String("metrics-addr", getenv("AGENT_METRICS_ADDR"),
+		"serve Prometheus metrics at http://<addr>/metrics, a listener of its own; default off (env AGENT_METRICS_ADDR)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -68,8 +71,22 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	if err != nil {
 		return cfg, err
 	}
-	cfg.idleTimeout, err = parseIdleTimeout(*idle)
+	if cfg.idleTimeout, err = parseIdleTimeout(*idle); err != nil {
+		return cfg, err
+	}
+	cfg.metricsAddr, err = parseMetricsAddr(*metricsAddr)
 	return cfg, err
+}
+
+// parseMetricsAddr checks a host:port; empty is off.
+func parseMetricsAddr(addr string) (string, error) {
+	if addr == "" {
+		return "", nil
+	}
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return "", fmt.Errorf("%w: -metrics-addr %q: %w", errUsage, addr, err)
+	}
+	return addr, nil
 }
 
 // parseIdleTimeout reads whole seconds, as the runtime's

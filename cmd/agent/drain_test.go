@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"os"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -19,8 +20,21 @@ var agentBinary = proctest.NewBinary(".")
 // startBinary runs the agent on a free loopback port, logging at debug level.
 func startBinary(t *testing.T, args ...string) *proctest.Proc {
 	t.Helper()
+	return startBinaryEnv(t, nil, args...)
+}
+
+// startBinaryEnv is startBinary with env added to the test's environment,
+// less its OTEL_* variables: a developer's collector is not the test's.
+func startBinaryEnv(t *testing.T, env []string, args ...string) *proctest.Proc {
+	t.Helper()
 	addr := proctest.FreeAddr(t)
 	cmd := exec.Command(agentBinary.Path(t), append([]string{"-addr", addr, "-log-level", "debug"}, args...)...)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "OTEL_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, env...)
 	return proctest.Start(t, cmd, "http://"+addr)
 }
 

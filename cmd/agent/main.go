@@ -23,12 +23,26 @@
 //	-idle-timeout   the platform's idle session timeout the agent assumes, seconds
 //	                or a duration (AGENT_IDLE_TIMEOUT), default 900: the debug
 //	                views say when the platform ends an idle session
+//	-metrics-addr   serve Prometheus metrics at http://<addr>/metrics, on a
+//	                listener of its own (AGENT_METRICS_ADDR), default off
 //	-version        print the version and commit stamped at build time, and exit
+//
+// Telemetry follows the standard OTEL_* environment (package telemetry, `go
+// doc ./telemetry` lists every variable): traces and metrics are exported
+// over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT, a per-signal endpoint or
+// OTEL_TRACES_EXPORTER / OTEL_METRICS_EXPORTER=otlp is set, and nothing is
+// set up otherwise; OTEL_SDK_DISABLED=true turns it all off, -metrics-addr
+// included. OTEL_SERVICE_NAME or OTEL_RESOURCE_ATTRIBUTES name the service,
+// agentvisor-agent by default; service.version is the stamped version. The
+// "telemetry" log line at start says what goes where, at warn level with
+// the settings not honoured (a grpc protocol, an exporter not built in):
+// telemetry never stops the agent from starting.
 //
 // On SIGTERM or SIGINT it refuses new invocations with 503, waits for the
 // tasks up to the drain timeout, cancels and logs the ones left, stops the
-// HTTP server and exits 0. A second signal ends the wait at once: the tasks
-// left are cancelled and logged, and it exits.
+// HTTP server and the metrics listener, flushes the telemetry (2 s at most)
+// and exits 0. A second signal ends the wait at once: the tasks left are
+// cancelled and logged, and it exits.
 //
 // `agent tree` prints the live actor tree of a running agent in debug mode,
 // one line per actor, as pstree does:

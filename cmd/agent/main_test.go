@@ -30,7 +30,7 @@ func TestParseConfig(t *testing.T) {
 		name    string
 		args    []string
 		env     map[string]string
-		want    config // compared on addr, debug, logFormat, drainTimeout
+		want    config // compared on addr, debug, logFormat, drainTimeout, metricsAddr
 		wantErr bool
 	}{
 		{"defaults", nil, nil, config{addr: "0.0.0.0:8080", logFormat: "json", drainTimeout: 10 * time.Second}, false},
@@ -41,6 +41,9 @@ func TestParseConfig(t *testing.T) {
 		{"bad format", []string{"-log-format", "xml"}, nil, config{}, true},
 		{"bad drain", []string{"-drain-timeout", "-1s"}, nil, config{}, true},
 		{"bad addr", []string{"-addr", "nowhere"}, nil, config{}, true},
+		{"metrics address", nil, map[string]string{"AGENT_METRICS_ADDR": "127.0.0.1:9464"}, config{addr: "0.0.0.0:8080", logFormat: "json", drainTimeout: 10 * time.Second, metricsAddr: "127.0.0.1:9464"}, false},
+		{"metrics flag beats env", []string{"-metrics-addr", ":9000"}, map[string]string{"AGENT_METRICS_ADDR": "127.0.0.1:9464"}, config{addr: "0.0.0.0:8080", logFormat: "json", drainTimeout: 10 * time.Second, metricsAddr: ":9000"}, false},
+		{"bad metrics addr", []string{"-metrics-addr", "9464"}, nil, config{}, true},
 		{"stray argument", []string{"extra"}, nil, config{}, true},
 	}
 	for _, tt := range tests {
@@ -49,7 +52,7 @@ func TestParseConfig(t *testing.T) {
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err %v, wantErr %v", err, tt.wantErr)
 			}
-			if err == nil && (got.addr != tt.want.addr || got.debug != tt.want.debug || got.logFormat != tt.want.logFormat || got.drainTimeout != tt.want.drainTimeout) {
+			if err == nil && (got.addr != tt.want.addr || got.debug != tt.want.debug || got.logFormat != tt.want.logFormat || got.drainTimeout != tt.want.drainTimeout || got.metricsAddr != tt.want.metricsAddr) {
 				t.Fatalf("got %+v, want %+v", got, tt.want)
 			}
 		})

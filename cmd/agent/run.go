@@ -17,9 +17,9 @@ import (
 )
 
 // run serves the seed agent until a signal or until ctx is done, then
-// drains and stops (httpapi.Server.Run); `agent tree ...` prints the actor
-// tree of a running agent instead. It returns nil after a clean stop, and
-// for -h.
+// drains and stops (httpapi.Server.Run), stops the metrics listener and
+// flushes the telemetry; `agent tree ...` prints the actor tree of a running
+// agent instead. It returns nil after a clean stop, and for -h.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "tree" {
 		return runTree(ctx, args[1:], stdout)
@@ -36,6 +36,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	log := newLogger(cfg, stderr)
+	tel := startTelemetry(ctx, cfg, getenv, log)
+	defer stopTelemetry(tel, log)
+	stopMetrics, err := serveMetrics(cfg.metricsAddr, tel.MetricsHandler(), log)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
+	return serve(ctx, cfg, log)
+}
+
+// serve runs the seed agent's HTTP server until it stops.
+func serve(ctx context.Context, cfg config, log zerolog.Logger) error {
 	sup, err := supervisor.New(supervisor.Config{Logger: log})
 	if err != nil {
 		return err

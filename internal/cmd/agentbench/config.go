@@ -106,7 +106,7 @@ func parseCounts(s string) ([]int, error) {
 }
 
 // scenarioIDs are the ids -scenarios accepts.
-var scenarioIDs = []string{"1", "1b", "2", "3", "4c", "4", "5"}
+var scenarioIDs = []string{"1", "1b", "2", "3", "4c", "4", "5", "5o"}
 
 func parseIDs(s string) ([]string, error) {
 	var ids []string

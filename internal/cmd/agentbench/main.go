@@ -18,6 +18,10 @@
 //	     back: the POST ceiling (1)
 //	(5)  the agent's POST /invocations, its entrypoint answering the
 //	     payload, so that it moves the same bytes as (1b) (1b)
+//	(5o) the same with telemetry on, as OTEL_EXPORTER_OTLP_ENDPOINT turns it
+//	     on in the seed agent: the SDK's providers made otel's globals,
+//	     exporting over OTLP/HTTP to a collector in this process that
+//	     drops what it reads (5)
 //
 // The task starts per second during the load of (4c) and (4) are reported
 // beside their requests. The scenarios run -rounds times (3) for -duration

@@ -30,6 +30,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	telemetryOff()
 	results, err := profiled(cfg.cpuProfile, func() ([]result, error) { return runHTTP(ctx, cfg, gen, stderr) })
 	if err != nil {
 		return err

@@ -45,7 +45,7 @@ func TestRunWithFakeWrk(t *testing.T) {
 		t.Errorf("no CPU profile written: %v", err)
 	}
 	out := stdout.String()
-	for _, want := range []string{"(1) ", "(1b)", "(2) ", "(3) ", "(4c)", "(4) ", "(5) ", "75,720", "637µs", "7.9ms",
+	for _, want := range []string{"(1) ", "(1b)", "(2) ", "(3) ", "(4c)", "(4) ", "(5) ", "(5o)", "75,720", "637µs", "7.9ms",
 		"(4c) churn: ", "(4) churn: ", "floor: protoactor", "actors/s", "pairs/s", "tasks/s", "of the floor",
 		"heap per tracked idle task at 500 tasks", "targets (issue 11)", "targets met"} {
 		if !strings.Contains(out, want) {
@@ -62,12 +62,12 @@ func TestRunWithFakeWrk(t *testing.T) {
 	checkLoads(t, strings.Split(strings.TrimSpace(string(logged)), "\n"))
 }
 
-// checkLoads checks that each of the seven scenarios got the same load, and
+// checkLoads checks that each of the eight scenarios got the same load, and
 // that exactly the POST scenarios got the POST script.
 func checkLoads(t *testing.T, runs []string) {
 	t.Helper()
-	if len(runs) != 7 {
-		t.Fatalf("%d wrk runs, want 7: %q", len(runs), runs)
+	if len(runs) != 8 {
+		t.Fatalf("%d wrk runs, want 8: %q", len(runs), runs)
 	}
 	for _, args := range runs {
 		if !strings.HasPrefix(args, "--threads 2 --connections 64 --duration 1s --latency ") {
@@ -179,10 +179,11 @@ func TestScenariosRunWithTheirCeilings(t *testing.T) {
 		flag string   // -scenarios; "" for all
 		want []string // the ids run
 	}{
-		{"", []string{"1", "2", "3", "4c", "4", "1b", "5"}},
+		{"", []string{"1", "2", "3", "4c", "4", "1b", "5", "5o"}},
 		{"4", []string{"1", "4c", "4"}},
 		{"5", []string{"1", "1b", "5"}},
 		{"5,2", []string{"1", "2", "1b", "5"}},
+		{"5o", []string{"1", "1b", "5", "5o"}},
 		{"4c", []string{"1", "4c"}},
 	}
 	for _, tt := range tests {

@@ -84,6 +84,7 @@ func allScenarios(cfg config) []scenario {
 		{id: "4", ceiling: "4c", name: "agent /ping, tasks churning", path: "/ping", want: `"status"`, start: churningAgent},
 		{id: "1b", ceiling: "1", name: "bare net/http POST, body read and echoed", path: "/invocations", post: true, want: postBody, start: bare(bareEcho)},
 		{id: "5", ceiling: "1b", name: "agent POST /invocations, entrypoint echoing the payload", path: "/invocations", post: true, want: postBody, start: idleAgent},
+		{id: "5o", ceiling: "5", name: "the same, telemetry exporting over OTLP/HTTP", path: "/invocations", post: true, want: postBody, start: exportingAgent},
 	}
 }
 
