@@ -163,7 +163,8 @@ func New(cfg Config) (*Supervisor, error) {
 	}
 	s.probe.timeout = cfg.PingFuncTimeout
 	s.bound.period = cfg.RequestTimeout
-	tasks, unobserve, err := s.telemetry()
+	tp, mp := cfg.providers()
+	tasks, err := actors.NewTelemetry(tp, mp)
 	if err != nil {
 		return nil, fmt.Errorf("start supervisor: %w", err)
 	}
@@ -171,9 +172,11 @@ func New(cfg Config) (*Supervisor, error) {
 	opts := actors.Options{Limits: cfg.Limits.actors(), Results: actors.ResultOptions{Retention: cfg.ResultRetention, Max: cfg.MaxResults}, Telemetry: tasks}
 	if s.cast, err = actors.Spawn(s.system, opts, cfg.Logger); err != nil {
 		s.system.Shutdown()
-		return nil, errors.Join(fmt.Errorf("start supervisor: %w", err), unobserve())
+		return nil, fmt.Errorf("start supervisor: %w", err)
 	}
-	s.unobserve = unobserve
+	if s.unobserve, err = s.observe(mp); err != nil {
+		return nil, errors.Join(fmt.Errorf("start supervisor: %w", err), s.cast.Stop())
+	}
 	return s, nil
 }
 

@@ -40,40 +40,42 @@ func StartedBy(ctx context.Context) TaskOption {
 	}}
 }
 
-// telemetry makes the task instruments and registers the supervisor's
-// observed metrics; unregister stops the observation.
-func (s *Supervisor) telemetry() (tasks *actors.Telemetry, unregister func() error, err error) {
-	tp, mp := s.cfg.TracerProvider, s.cfg.MeterProvider
+// providers are the configured providers, or the global ones.
+func (c Config) providers() (trace.TracerProvider, metric.MeterProvider) {
+	tp, mp := c.TracerProvider, c.MeterProvider
 	if tp == nil {
 		tp = otel.GetTracerProvider()
 	}
 	if mp == nil {
 		mp = otel.GetMeterProvider()
 	}
-	if tasks, err = actors.NewTelemetry(tp, mp); err != nil {
-		return nil, nil, err
-	}
+	return tp, mp
+}
+
+// observe registers the metrics observed from the running supervisor;
+// unregister stops the observation.
+func (s *Supervisor) observe(mp metric.MeterProvider) (unregister func() error, err error) {
 	meter := mp.Meter(actors.InstrumentationName)
 	status, err1 := meter.Int64ObservableGauge(MetricPingStatus, metric.WithUnit("1"),
 		metric.WithDescription("1 for the status /ping reports (Healthy or HealthyBusy), 0 for the other."))
 	panics, err2 := meter.Int64ObservableCounter(MetricPanics, metric.WithUnit("{panic}"),
 		metric.WithDescription("Panics recovered in user code, by agentvisor.panic.origin."))
 	if err := errors.Join(err1, err2); err != nil {
-		return nil, nil, fmt.Errorf("supervisor instruments: %w", err)
+		return nil, fmt.Errorf("supervisor instruments: %w", err)
 	}
 	reg, err := meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
-		s.observe(o, status, panics)
+		s.report(o, status, panics)
 		return nil
 	}, status, panics)
 	if err != nil {
-		return nil, nil, fmt.Errorf("supervisor instruments: %w", err)
+		return nil, fmt.Errorf("supervisor instruments: %w", err)
 	}
-	return tasks, reg.Unregister, nil
+	return reg.Unregister, nil
 }
 
-// observe reports the status the status actor holds (the last one /ping
+// report reports the status the status actor holds (the last one /ping
 // reported: no custom ping function is called for a metric) and the panics.
-func (s *Supervisor) observe(o metric.Observer, status metric.Int64ObservableGauge, panics metric.Int64ObservableCounter) {
+func (s *Supervisor) report(o metric.Observer, status metric.Int64ObservableGauge, panics metric.Int64ObservableCounter) {
 	now := Status(s.cast.Status.Snapshot().Ping.Status)
 	for _, st := range []Status{Healthy, HealthyBusy} {
 		v := int64(0)
