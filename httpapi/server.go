@@ -90,7 +90,8 @@ type Config struct {
 	// later.
 	TracerProvider trace.TracerProvider
 	// MeterProvider makes the metrics of /invocations and /ws, otelhttp's
-	// http.server.request.duration and body sizes. Default
+	// http.server.request.duration and body sizes, and agentvisor.panics,
+	// the panics recovered from the handlers. Default
 	// otel.GetMeterProvider() as New finds it.
 	// While neither provider records anything (no-ops, or the global ones
 	// before the program sets them), requests skip the instrumentation
@@ -192,8 +193,9 @@ type Server struct {
 	handler http.Handler
 	http    *http.Server
 
-	tracesOff  func() bool // whether the TracerProvider records nothing now
-	metricsOff func() bool // whether the MeterProvider records nothing now
+	panics     metric.Int64Counter // agentvisor.panics, origin "handler"
+	tracesOff  func() bool         // whether the TracerProvider records nothing now
+	metricsOff func() bool         // whether the MeterProvider records nothing now
 
 	draining atomic.Bool
 	lastPing atomic.Pointer[pingBody] // the last /ping body, reused while the status holds
@@ -222,6 +224,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.sessions.init()
 	s.warnDebug()
+	s.panics = s.newPanicCounter()
 	s.tracesOff = recordsNothing(cfg.TracerProvider, otel.GetTracerProvider)
 	s.metricsOff = recordsNothing(cfg.MeterProvider, otel.GetMeterProvider)
 	s.handler = s.middleware(routes{s.router()})

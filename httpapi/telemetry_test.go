@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/baggage"
+	"go.opentelemetry.io/otel/codes"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -296,6 +297,67 @@ func TestWebSocketSpan(t *testing.T) {
 	if got.baggage.Member("session.id").Value() != "session-1" {
 		t.Errorf("handler's baggage %q, want session.id", got.baggage)
 	}
+}
+
+// A panic in an entrypoint, a stream or a WebSocket handler is counted in
+// agentvisor.panics with origin "handler", and recorded on the span, which
+// is an error whatever the status the client got.
+func TestPanicOnSpan(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  httpapi.Config
+	}{
+		{"entrypoint", httpapi.Config{Entrypoint: func(context.Context, *httpapi.Request) (any, error) { panic("boom") }}},
+		{"stream", httpapi.Config{Entrypoint: func(context.Context, *httpapi.Request) (any, error) {
+			return httpapi.Stream(func(yield func(any, error) bool) {
+				yield("first", nil)
+				panic("boom")
+			}), nil
+		}}},
+		{"websocket", httpapi.Config{WebSocket: func(context.Context, *websocket.Conn, *httpapi.Request) error { panic("boom") }}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tel := newTelemetry(t)
+			_, base := mustServe(t, tel.config(tt.cfg))
+			if tt.cfg.WebSocket != nil {
+				conn, ctx := mustDialWebSocket(t, base)
+				if _, _, err := conn.Read(ctx); websocket.CloseStatus(err) != websocket.StatusInternalError {
+					t.Fatalf("client read %v, want close 1011", err)
+				}
+			} else {
+				post(t, base, `{}`)
+			}
+			testkit.Eventually(t, "the span to end", func() bool { return len(tel.spans.Ended()) > 0 })
+			span := tel.onlySpan(t)
+			if span.Status().Code != codes.Error {
+				t.Errorf("span status %v, want Error", span.Status())
+			}
+			if !hasPanicEvent(span) {
+				t.Errorf("events %+v, want an exception for the PanicError", span.Events())
+			}
+			m := tel.metric(t, "agentvisor.panics")
+			sum, ok := m.Data.(metricdata.Sum[int64])
+			if m.Unit != "{panic}" || !ok || !sum.IsMonotonic || len(sum.DataPoints) != 1 {
+				t.Fatalf("agentvisor.panics %+v, want one point of a counter in {panic}", m)
+			}
+			p := sum.DataPoints[0]
+			if p.Value != 1 || attrs(p.Attributes.ToSlice())["agentvisor.panic.origin"] != "handler" || p.Attributes.Len() != 1 {
+				t.Errorf("point %v %v, want 1 with agentvisor.panic.origin=handler alone", p.Value, p.Attributes.ToSlice())
+			}
+		})
+	}
+}
+
+func hasPanicEvent(span sdktrace.ReadOnlySpan) bool {
+	for _, e := range span.Events() {
+		a := attrs(e.Attributes)
+		stack, _ := a["exception.stacktrace"].(string)
+		if e.Name == "exception" && a["exception.type"] == "*httpapi.PanicError" && a["exception.message"] == "boom" && stack != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // http.server.request.duration has one point per status, in seconds, with
