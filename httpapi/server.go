@@ -85,14 +85,16 @@ type Config struct {
 	// TracerProvider makes the server spans of /invocations and /ws, one
 	// per request or WebSocket session (it lasts the session), continuing
 	// the trace of the request's traceparent header; /ping and /debug/ are
-	// never traced. Default otel.GetTracerProvider() as New finds it: the
-	// global provider, or a no-op that forwards to the one the program sets
-	// later.
+	// never traced. Run flushes it once the HTTP server has stopped, if it
+	// has a ForceFlush method (the SDK's has), in what is left of the
+	// stop's five seconds. Default otel.GetTracerProvider() as New finds
+	// it: the global provider, or a no-op that forwards to the one the
+	// program sets later.
 	TracerProvider trace.TracerProvider
 	// MeterProvider makes the metrics of /invocations and /ws, otelhttp's
 	// http.server.request.duration and body sizes, and agentvisor.panics,
-	// the panics recovered from the handlers. Default
-	// otel.GetMeterProvider() as New finds it.
+	// the panics recovered from the handlers. Run flushes it as it does
+	// TracerProvider. Default otel.GetMeterProvider() as New finds it.
 	// While neither provider records anything (no-ops, or the global ones
 	// before the program sets them), requests skip the instrumentation
 	// altogether: their context then carries neither the caller's trace

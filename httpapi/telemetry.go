@@ -140,3 +140,18 @@ func (s *Server) notePanic(ctx context.Context, err *PanicError) {
 	span.RecordError(err, trace.WithStackTrace(true))
 	span.SetStatus(codes.Error, err.Error())
 }
+
+// flusher is what the SDK's providers have and the API's lack.
+type flusher interface{ ForceFlush(context.Context) error }
+
+// flushTelemetry sends what the providers hold before the process ends. A
+// provider that cannot is logged: telemetry never fails the agent.
+func (s *Server) flushTelemetry(ctx context.Context) {
+	for _, p := range []any{s.cfg.TracerProvider, s.cfg.MeterProvider} {
+		if f, ok := p.(flusher); ok {
+			if err := f.ForceFlush(ctx); err != nil {
+				s.log.Warn().Err(err).Msg("telemetry: flush failed")
+			}
+		}
+	}
+}

@@ -6,9 +6,13 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/signal"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/coder/websocket"
@@ -16,11 +20,13 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/codes"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/agentvisor/agentvisor/httpapi"
 	"github.com/agentvisor/agentvisor/internal/testkit"
@@ -443,4 +449,75 @@ func TestHostileTraceHeaders(t *testing.T) {
 			}
 		})
 	}
+}
+
+// flushCounter counts a provider's ForceFlush calls; with block, each waits
+// for its context to end.
+type flushCounter struct {
+	block bool
+	n     atomic.Int32
+}
+
+func (f *flushCounter) ForceFlush(ctx context.Context) error {
+	f.n.Add(1)
+	if f.block {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return nil
+}
+
+type flushingTracers struct {
+	tracenoop.TracerProvider
+	*flushCounter
+}
+
+type flushingMeters struct {
+	metricnoop.MeterProvider
+	*flushCounter
+}
+
+// Run flushes the tracer and the meter provider once it has stopped.
+func TestRunFlushesTelemetry(t *testing.T) {
+	traces, metrics := &flushCounter{}, &flushCounter{}
+	srv := mustNew(t, httpapi.Config{Addr: "127.0.0.1:0",
+		TracerProvider: flushingTracers{flushCounter: traces}, MeterProvider: flushingMeters{flushCounter: metrics}})
+	if err := runResult(t, srv, expired()); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if traces.n.Load() != 1 || metrics.n.Load() != 1 {
+		t.Errorf("flushed traces %d times, metrics %d times, want once each", traces.n.Load(), metrics.n.Load())
+	}
+}
+
+// A flush that takes all the time it is given ends with the stop's five
+// seconds for the HTTP server: Run returns within the drain timeout and
+// those, without an error, and logs the failed flush.
+func TestRunBoundsTheFlush(t *testing.T) {
+	// Run's signal.Notify starts the runtime's signal goroutines, once per
+	// process: started in the bubble, they would belong to it.
+	warm := make(chan os.Signal, 1)
+	signal.Notify(warm, os.Interrupt)
+	signal.Stop(warm)
+	synctest.Test(t, func(t *testing.T) {
+		t.Cleanup(func() { time.Sleep(2 * time.Second) }) // protoactor's dead-letter throttle, which must end in the bubble
+		var logs logBuffer
+		traces, metrics := &flushCounter{block: true}, &flushCounter{block: true}
+		const drain = 2 * time.Second
+		srv := mustNew(t, httpapi.Config{Addr: "127.0.0.1:0", DrainTimeout: drain, Logger: logs.logger(zerolog.InfoLevel),
+			TracerProvider: flushingTracers{flushCounter: traces}, MeterProvider: flushingMeters{flushCounter: metrics}})
+		start := time.Now()
+		if err := srv.Run(expired()); err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		if took := time.Since(start); took < 5*time.Second || took > drain+5*time.Second {
+			t.Errorf("Run took %v, want the flush to wait for the last of the stop's five seconds, and no more than %v", took, drain+5*time.Second)
+		}
+		if traces.n.Load() != 1 || metrics.n.Load() != 1 {
+			t.Errorf("flushed traces %d times, metrics %d times, want once each", traces.n.Load(), metrics.n.Load())
+		}
+		if !strings.Contains(logs.String(), "telemetry: flush failed") {
+			t.Errorf("no flush failure logged:\n%s", logs.String())
+		}
+	})
 }
