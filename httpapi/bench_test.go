@@ -8,6 +8,9 @@ import (
 	"testing"
 
 	"github.com/rs/zerolog"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/agentvisor/agentvisor/httpapi"
 )
@@ -23,12 +26,13 @@ func (w *discardWriter) Header() http.Header         { return w.header }
 func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 func (w *discardWriter) WriteHeader(status int)      { w.status = status }
 
-// benchServe serves the same request b.N times in process, with the logger
-// at info level as in production, and checks each status.
-func benchServe(b *testing.B, method, path, body string) {
-	log := zerolog.New(io.Discard).Level(zerolog.InfoLevel)
-	srv, err := httpapi.New(httpapi.Config{Supervisor: mustSupervisor(b), Logger: log,
-		Entrypoint: func(context.Context, *httpapi.Request) (any, error) { return map[string]bool{"ok": true}, nil }})
+// benchServe serves the same request b.N times in process, with cfg, the
+// logger at info level as in production, and checks each status.
+func benchServe(b *testing.B, cfg httpapi.Config, method, path, body string) {
+	cfg.Supervisor = mustSupervisor(b)
+	cfg.Logger = zerolog.New(io.Discard).Level(zerolog.InfoLevel)
+	cfg.Entrypoint = func(context.Context, *httpapi.Request) (any, error) { return map[string]bool{"ok": true}, nil }
+	srv, err := httpapi.New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -51,8 +55,25 @@ func benchServe(b *testing.B, method, path, body string) {
 	}
 }
 
+const benchPayload = `{"prompt": "hello", "session": 1}`
+
+// BenchmarkServeInvocation serves an invocation with the global telemetry
+// providers, which no benchmark sets: what an agent without telemetry pays.
 func BenchmarkServeInvocation(b *testing.B) {
-	benchServe(b, http.MethodPost, "/invocations", `{"prompt": "hello", "session": 1}`)
+	benchServe(b, httpapi.Config{}, http.MethodPost, "/invocations", benchPayload)
 }
 
-func BenchmarkServePing(b *testing.B) { benchServe(b, http.MethodGet, "/ping", "") }
+// BenchmarkServeInvocationTelemetry serves an invocation with the SDK's
+// providers: every span sampled, batched to an exporter that drops it, and
+// the metrics aggregated for a reader.
+func BenchmarkServeInvocationTelemetry(b *testing.B) {
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(tracetest.NewNoopExporter()))
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	b.Cleanup(func() {
+		_ = tp.Shutdown(context.Background())
+		_ = mp.Shutdown(context.Background())
+	})
+	benchServe(b, httpapi.Config{TracerProvider: tp, MeterProvider: mp}, http.MethodPost, "/invocations", benchPayload)
+}
+
+func BenchmarkServePing(b *testing.B) { benchServe(b, httpapi.Config{}, http.MethodGet, "/ping", "") }

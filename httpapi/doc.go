@@ -61,6 +61,18 @@
 // Off, every /debug/ path is a 404. It is for development: anyone who
 // reaches the port can cancel every task.
 //
+// Telemetry goes to OpenTelemetry through Config.TracerProvider,
+// MeterProvider and Propagator (by default the global providers, and W3C
+// traceparent and baggage). Each /invocations request and each /ws session
+// is a server span, "POST /invocations" or "GET /ws", made by otelhttp,
+// continuing the caller's traceparent, with the attributes session.id and
+// agentvisor.request.id. The handler's context carries the span, and
+// session.id in its baggage, so that work it starts can link to it. A
+// panic recovered from a handler is an exception on the span and a count
+// in agentvisor.panics (agentvisor.panic.origin "handler"); otelhttp
+// measures http.server.request.duration. /ping and /debug/ are never
+// traced, and Run flushes both providers as it stops.
+//
 // Every request goes through middleware that reads or makes its request id,
 // logs it through hlog (/ping at debug level only), turns a panic into a
 // 500 and limits the body size (Config.MaxBodyBytes, 100 MB by default).

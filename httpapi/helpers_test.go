@@ -12,6 +12,8 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/rs/zerolog"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/agentvisor/agentvisor/httpapi"
 	"github.com/agentvisor/agentvisor/internal/leakcheck"
@@ -34,11 +36,25 @@ func mustSupervisor(tb testing.TB) *supervisor.Supervisor {
 }
 
 // mustNew builds a server of cfg, with a supervisor of its own if cfg has
-// none.
+// none, and the SDK's tracer and meter providers if it has none, keeping
+// nothing: every test's /invocations and /ws then go through otelhttp and
+// its response writer, which must let streams flush and WebSocket sessions
+// hijack the connection. (With the global providers, which no test sets,
+// they would skip it.)
 func mustNew(tb testing.TB, cfg httpapi.Config) *httpapi.Server {
 	tb.Helper()
 	if cfg.Supervisor == nil {
 		cfg.Supervisor = mustSupervisor(tb)
+	}
+	if cfg.TracerProvider == nil {
+		tp := sdktrace.NewTracerProvider()
+		tb.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+		cfg.TracerProvider = tp
+	}
+	if cfg.MeterProvider == nil {
+		mp := sdkmetric.NewMeterProvider()
+		tb.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+		cfg.MeterProvider = mp
 	}
 	srv, err := httpapi.New(cfg)
 	if err != nil {

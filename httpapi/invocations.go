@@ -138,13 +138,16 @@ func (s *Server) invoke(ctx context.Context, req *Request) (result any, err erro
 }
 
 // recovered logs a panic recovered in user code at source (one of the
-// supervisor's Panic… names) with its stack, counts it, and returns it as an
-// error.
+// supervisor's Panic… names) with its stack, counts it (in the supervisor and
+// in agentvisor.panics), records it on the request's span, and returns it as
+// an error.
 func (s *Server) recovered(ctx context.Context, v any, source string) error {
 	if v == http.ErrAbortHandler { // net/http aborts a response this way; let it
 		panic(v)
 	}
 	s.sup.RecordPanic(source)
 	zerolog.Ctx(ctx).Error().Str("panic", fmt.Sprint(v)).Str("source", source).Bytes("stack", debug.Stack()).Msg("panic recovered")
-	return &PanicError{Value: v}
+	err := &PanicError{Value: v}
+	s.notePanic(ctx, err)
+	return err
 }

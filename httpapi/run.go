@@ -33,9 +33,13 @@ var errSecondSignal = errors.New("second signal")
 // refused with 503, the tasks get Config.DrainTimeout to finish (the
 // supervisor cancels and logs the ones left; a second signal cuts the wait
 // short), WebSocket sessions are closed with 1001, and the HTTP server gets
-// five seconds of its own for the requests in flight. It returns nil after
-// such a stop, cut tasks included (they are logged); an error means the
-// agent could not listen, or its server or supervisor failed.
+// five seconds of its own for the requests in flight. What is left of those
+// five seconds flushes Config.TracerProvider and Config.MeterProvider (those
+// with a ForceFlush method, as the SDK's have): the flush makes the stop no
+// longer. It returns nil after such a stop, cut tasks included (they are
+// logged), whatever the flush gave (a failure is logged: telemetry never
+// fails the agent); an error means the agent could not listen, or its
+// server or supervisor failed.
 //
 // Run stops the Supervisor too: a program calls it last, in main.
 func (s *Server) Run(ctx context.Context) error {
@@ -80,13 +84,16 @@ func listen(addr string) (net.Listener, error) {
 }
 
 // stop drains the tasks, then stops the HTTP server with time of its own,
-// whatever the drain gave: a server left serving would never let Run return.
+// whatever the drain gave (a server left serving would never let Run
+// return), and flushes the telemetry in what is left of that time.
 func (s *Server) stop(sigs <-chan os.Signal) error {
 	s.Drain()
 	drainErr := s.drainTasks(sigs)
 	ctx, cancel := context.WithTimeout(context.Background(), httpStopTimeout)
 	defer cancel()
-	if err := errors.Join(drainErr, s.Shutdown(ctx)); err != nil {
+	err := errors.Join(drainErr, s.Shutdown(ctx))
+	s.flushTelemetry(ctx) // the last spans end with the requests Shutdown waited for
+	if err != nil {
 		return err
 	}
 	s.log.Info().Msg("stopped")

@@ -16,6 +16,10 @@ import (
 
 	"github.com/gorilla/mux"
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/agentvisor/agentvisor/supervisor"
 )
@@ -78,6 +82,29 @@ type Config struct {
 	// even while a request is in flight. A request that ends sooner changes
 	// nothing. Default DefaultBusyAfter; negative turns it off.
 	BusyAfter time.Duration
+	// TracerProvider makes the server spans of /invocations and /ws, one
+	// per request or WebSocket session (it lasts the session), continuing
+	// the trace of the request's traceparent header; /ping and /debug/ are
+	// never traced. Run flushes it once the HTTP server has stopped, if it
+	// has a ForceFlush method (the SDK's has), in what is left of the
+	// stop's five seconds. Default otel.GetTracerProvider() as New finds
+	// it: the global provider, or a no-op that forwards to the one the
+	// program sets later.
+	TracerProvider trace.TracerProvider
+	// MeterProvider makes the metrics of /invocations and /ws, otelhttp's
+	// http.server.request.duration and body sizes, and agentvisor.panics,
+	// the panics recovered from the handlers. Run flushes it as it does
+	// TracerProvider. Default otel.GetMeterProvider() as New finds it.
+	// While neither provider records anything (no-ops, or the global ones
+	// before the program sets them), requests skip the instrumentation
+	// altogether: their context then carries neither the caller's trace
+	// context nor baggage.
+	MeterProvider metric.MeterProvider
+	// Propagator reads the trace context and the baggage of /invocations
+	// and /ws requests. Default W3C trace context and baggage, the
+	// traceparent and baggage headers the platform forwards; not the global
+	// propagator, which drops both unless the program sets one.
+	Propagator propagation.TextMapPropagator
 	// SessionIdleTimeout is the idle timeout the agent assumes the platform
 	// ends its session after (the runtime's lifecycleConfiguration
 	// idleRuntimeSessionTimeout, which the agent cannot read). It only
@@ -132,6 +159,15 @@ func (c Config) withDefaults() (Config, error) {
 	if c.BusyAfter == 0 {
 		c.BusyAfter = DefaultBusyAfter
 	}
+	if c.TracerProvider == nil {
+		c.TracerProvider = otel.GetTracerProvider()
+	}
+	if c.MeterProvider == nil {
+		c.MeterProvider = otel.GetMeterProvider()
+	}
+	if c.Propagator == nil {
+		c.Propagator = defaultPropagator
+	}
 	if c.Addr == "" {
 		c.Addr = "0.0.0.0:" + cmp.Or(os.Getenv("PORT"), "8080")
 	}
@@ -158,6 +194,10 @@ type Server struct {
 	sup     *supervisor.Supervisor
 	handler http.Handler
 	http    *http.Server
+
+	panics     metric.Int64Counter // agentvisor.panics, origin "handler"
+	tracesOff  func() bool         // whether the TracerProvider records nothing now
+	metricsOff func() bool         // whether the MeterProvider records nothing now
 
 	draining atomic.Bool
 	lastPing atomic.Pointer[pingBody] // the last /ping body, reused while the status holds
@@ -186,6 +226,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.sessions.init()
 	s.warnDebug()
+	s.panics = s.newPanicCounter()
+	s.tracesOff = recordsNothing(cfg.TracerProvider, otel.GetTracerProvider)
+	s.metricsOff = recordsNothing(cfg.MeterProvider, otel.GetMeterProvider)
 	s.handler = s.middleware(routes{s.router()})
 	s.http = &http.Server{
 		Handler:           s,
@@ -208,8 +251,8 @@ func (s *Server) router() *mux.Router {
 		allow[path] = strings.Join(methods, ", ")
 	}
 	route("/ping", s.servePing, http.MethodGet, http.MethodHead)
-	route("/invocations", s.noteArrival(s.busyWhileOpen(s.serveInvocation)), http.MethodPost)
-	route("/ws", s.noteArrival(s.busyWhileOpen(s.serveWebSocket)), http.MethodGet)
+	route("/invocations", s.traced("POST /invocations", s.noteArrival(s.busyWhileOpen(s.serveInvocation))), http.MethodPost)
+	route("/ws", s.traced("GET /ws", s.noteArrival(s.busyWhileOpen(s.serveWebSocket))), http.MethodGet)
 	if s.cfg.Debug {
 		s.debugEndpoints(r)
 	}
