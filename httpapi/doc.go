@@ -69,8 +69,8 @@
 // agentvisor.request.id. The handler's context carries the span, and
 // session.id in its baggage, so that work it starts can link to it. A
 // panic recovered from a handler is an exception on the span and a count
-// in agentvisor.panics (agentvisor.panic.origin "handler"); otelhttp
-// measures http.server.request.duration. /ping and /debug/ are never
+// in the supervisor's agentvisor.panics; otelhttp measures
+// http.server.request.duration. /ping and /debug/ are never
 // traced, and Run flushes both providers as it stops.
 //
 // Every request goes through middleware that reads or makes its request id,

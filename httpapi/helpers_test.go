@@ -27,7 +27,13 @@ func TestMain(m *testing.M) { leakcheck.VerifyTestMain(m) }
 // mustSupervisor starts a supervisor that the test shuts down.
 func mustSupervisor(tb testing.TB) *supervisor.Supervisor {
 	tb.Helper()
-	sup, err := supervisor.New(supervisor.Config{})
+	return mustSupervisorWith(tb, supervisor.Config{})
+}
+
+// mustSupervisorWith starts a supervisor of cfg, shut down after the test.
+func mustSupervisorWith(tb testing.TB, cfg supervisor.Config) *supervisor.Supervisor {
+	tb.Helper()
+	sup, err := supervisor.New(cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -138,9 +138,9 @@ func (s *Server) invoke(ctx context.Context, req *Request) (result any, err erro
 }
 
 // recovered logs a panic recovered in user code at source (one of the
-// supervisor's Panic… names) with its stack, counts it (in the supervisor and
-// in agentvisor.panics), records it on the request's span, and returns it as
-// an error.
+// supervisor's Panic… names) with its stack, counts it in the supervisor
+// (and so in agentvisor.panics), records it on the request's span, and
+// returns it as an error.
 func (s *Server) recovered(ctx context.Context, v any, source string) error {
 	if v == http.ErrAbortHandler { // net/http aborts a response this way; let it
 		panic(v)
@@ -148,6 +148,6 @@ func (s *Server) recovered(ctx context.Context, v any, source string) error {
 	s.sup.RecordPanic(source)
 	zerolog.Ctx(ctx).Error().Str("panic", fmt.Sprint(v)).Str("source", source).Bytes("stack", debug.Stack()).Msg("panic recovered")
 	err := &PanicError{Value: v}
-	s.notePanic(ctx, err)
+	notePanic(ctx, err)
 	return err
 }

@@ -92,9 +92,9 @@ type Config struct {
 	// program sets later.
 	TracerProvider trace.TracerProvider
 	// MeterProvider makes the metrics of /invocations and /ws, otelhttp's
-	// http.server.request.duration and body sizes, and agentvisor.panics,
-	// the panics recovered from the handlers. Run flushes it as it does
-	// TracerProvider. Default otel.GetMeterProvider() as New finds it.
+	// http.server.request.duration and body sizes (the panics recovered
+	// from the handlers are the supervisor's agentvisor.panics). Run
+	// flushes it as it does TracerProvider. Default otel.GetMeterProvider() as New finds it.
 	// While neither provider records anything (no-ops, or the global ones
 	// before the program sets them), requests skip the instrumentation
 	// altogether: their context then carries neither the caller's trace
@@ -195,9 +195,8 @@ type Server struct {
 	handler http.Handler
 	http    *http.Server
 
-	panics     metric.Int64Counter // agentvisor.panics, origin "handler"
-	tracesOff  func() bool         // whether the TracerProvider records nothing now
-	metricsOff func() bool         // whether the MeterProvider records nothing now
+	tracesOff  func() bool // whether the TracerProvider records nothing now
+	metricsOff func() bool // whether the MeterProvider records nothing now
 
 	draining atomic.Bool
 	lastPing atomic.Pointer[pingBody] // the last /ping body, reused while the status holds
@@ -226,7 +225,6 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.sessions.init()
 	s.warnDebug()
-	s.panics = s.newPanicCounter()
 	s.tracesOff = recordsNothing(cfg.TracerProvider, otel.GetTracerProvider)
 	s.metricsOff = recordsNothing(cfg.MeterProvider, otel.GetMeterProvider)
 	s.handler = s.middleware(routes{s.router()})

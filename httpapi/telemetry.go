@@ -10,7 +10,6 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/metric"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
@@ -23,35 +22,16 @@ import (
 const instrumentationName = "github.com/agentvisor/agentvisor/httpapi"
 
 // The names the server reports under, besides the HTTP semantic
-// conventions otelhttp follows. The supervisor is to count task panics on
-// the same instrument name with origin "task": one metric for both.
+// conventions otelhttp follows. Panics are counted by the supervisor
+// (RecordPanic), in its agentvisor.panics metric.
 const (
-	panicsMetric      = "agentvisor.panics"
 	requestIDAttr     = attribute.Key("agentvisor.request.id")
-	panicOriginAttr   = attribute.Key("agentvisor.panic.origin")
 	sessionBaggageKey = string(semconv.SessionIDKey)
 )
-
-// handlerOrigin is the attribute set of every panic a handler makes, built
-// once so that counting one allocates nothing.
-var handlerOrigin = metric.WithAttributeSet(attribute.NewSet(panicOriginAttr.String("handler")))
 
 // defaultPropagator reads the headers the platform forwards. The global
 // propagator is not the default: unless a program sets it, it drops both.
 var defaultPropagator = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
-
-// newPanicCounter makes the agentvisor.panics counter. Telemetry never
-// stops the agent: a provider that cannot make it gets a warning and a
-// counter that counts nothing.
-func (s *Server) newPanicCounter() metric.Int64Counter {
-	c, err := s.cfg.MeterProvider.Meter(instrumentationName).Int64Counter(panicsMetric,
-		metric.WithUnit("{panic}"), metric.WithDescription("Panics recovered."))
-	if err != nil {
-		s.log.Warn().Err(err).Msg("telemetry: no " + panicsMetric + " counter")
-		return metricnoop.Int64Counter{}
-	}
-	return c
-}
 
 // traced serves pattern's requests ("POST /invocations") in a server span
 // of that name, continuing the trace the request's headers carry, and
@@ -131,11 +111,10 @@ func recordsNothing[P comparable](p P, global func() P) func() bool {
 	return func() bool { return false }
 }
 
-// notePanic counts a panic recovered from a handler, and records it on the
-// request's span: the answer's status may not tell (a stream has sent 200,
-// a WebSocket session 101).
-func (s *Server) notePanic(ctx context.Context, err *PanicError) {
-	s.panics.Add(ctx, 1, handlerOrigin)
+// notePanic records a panic recovered from a handler on the request's
+// span: the answer's status may not tell (a stream has sent 200, a
+// WebSocket session 101).
+func notePanic(ctx context.Context, err *PanicError) {
 	span := trace.SpanFromContext(ctx)
 	span.RecordError(err, trace.WithStackTrace(true))
 	span.SetStatus(codes.Error, err.Error())

@@ -30,6 +30,7 @@ import (
 
 	"github.com/agentvisor/agentvisor/httpapi"
 	"github.com/agentvisor/agentvisor/internal/testkit"
+	"github.com/agentvisor/agentvisor/supervisor"
 )
 
 // A traceparent the platform could forward: trace and parent span ids.
@@ -305,27 +306,29 @@ func TestWebSocketSpan(t *testing.T) {
 	}
 }
 
-// A panic in an entrypoint, a stream or a WebSocket handler is counted in
-// agentvisor.panics with origin "handler", and recorded on the span, which
-// is an error whatever the status the client got.
+// A panic in an entrypoint, a stream or a WebSocket handler is recorded on
+// the span, which is an error whatever the status the client got, and
+// counted in the supervisor's agentvisor.panics by origin.
 func TestPanicOnSpan(t *testing.T) {
 	tests := []struct {
-		name string
-		cfg  httpapi.Config
+		name, origin string
+		cfg          httpapi.Config
 	}{
-		{"entrypoint", httpapi.Config{Entrypoint: func(context.Context, *httpapi.Request) (any, error) { panic("boom") }}},
-		{"stream", httpapi.Config{Entrypoint: func(context.Context, *httpapi.Request) (any, error) {
+		{"entrypoint", "handler", httpapi.Config{Entrypoint: func(context.Context, *httpapi.Request) (any, error) { panic("boom") }}},
+		{"stream", "stream", httpapi.Config{Entrypoint: func(context.Context, *httpapi.Request) (any, error) {
 			return httpapi.Stream(func(yield func(any, error) bool) {
 				yield("first", nil)
 				panic("boom")
 			}), nil
 		}}},
-		{"websocket", httpapi.Config{WebSocket: func(context.Context, *websocket.Conn, *httpapi.Request) error { panic("boom") }}},
+		{"websocket", "websocket", httpapi.Config{WebSocket: func(context.Context, *websocket.Conn, *httpapi.Request) error { panic("boom") }}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tel := newTelemetry(t)
-			_, base := mustServe(t, tel.config(tt.cfg))
+			cfg := tel.config(tt.cfg)
+			cfg.Supervisor = mustSupervisorWith(t, supervisor.Config{MeterProvider: tel.mp})
+			_, base := mustServe(t, cfg)
 			if tt.cfg.WebSocket != nil {
 				conn, ctx := mustDialWebSocket(t, base)
 				if _, _, err := conn.Read(ctx); websocket.CloseStatus(err) != websocket.StatusInternalError {
@@ -348,8 +351,8 @@ func TestPanicOnSpan(t *testing.T) {
 				t.Fatalf("agentvisor.panics %+v, want one point of a counter in {panic}", m)
 			}
 			p := sum.DataPoints[0]
-			if p.Value != 1 || attrs(p.Attributes.ToSlice())["agentvisor.panic.origin"] != "handler" || p.Attributes.Len() != 1 {
-				t.Errorf("point %v %v, want 1 with agentvisor.panic.origin=handler alone", p.Value, p.Attributes.ToSlice())
+			if p.Value != 1 || attrs(p.Attributes.ToSlice())["agentvisor.panic.origin"] != tt.origin || p.Attributes.Len() != 1 {
+				t.Errorf("point %v %v, want 1 with agentvisor.panic.origin=%s alone", p.Value, p.Attributes.ToSlice(), tt.origin)
 			}
 		})
 	}
