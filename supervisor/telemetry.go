@@ -56,7 +56,7 @@ func (c Config) providers() (trace.TracerProvider, metric.MeterProvider) {
 // unregister stops the observation.
 func (s *Supervisor) observe(mp metric.MeterProvider) (unregister func() error, err error) {
 	meter := mp.Meter(actors.InstrumentationName)
-	status, err1 := meter.Int64ObservableGauge(MetricPingStatus, metric.WithUnit("1"),
+	status, err1 := meter.Int64ObservableGauge(MetricPingStatus, metric.WithUnit("{status}"),
 		metric.WithDescription("1 for the status /ping reports (Healthy or HealthyBusy), 0 for the other."))
 	panics, err2 := meter.Int64ObservableCounter(MetricPanics, metric.WithUnit("{panic}"),
 		metric.WithDescription("Panics recovered in user code, by agentvisor.panic.origin."))

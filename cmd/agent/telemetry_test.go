@@ -64,6 +64,7 @@ func TestTelemetryEndToEnd(t *testing.T) {
 		}
 	}
 	t.Run("instrumentation", func(t *testing.T) { assertInstrumentation(t, got) })
+	t.Logf("received:\n%s", got) // what the README's "Observe" shows
 }
 
 func isE2EAgent(resource map[string]string) bool {
@@ -72,25 +73,20 @@ func isE2EAgent(resource map[string]string) bool {
 
 // assertInstrumentation checks what the instrumentation records: the
 // invocation's server span in the caller's trace, the task's span linked to
-// it, and the task and HTTP metrics. It awaits the merge of the task
-// instrumentation (actors, supervisor) and of otelhttp (httpapi).
+// it, both with the session, and the task and HTTP metrics.
 func assertInstrumentation(t *testing.T, got otlptest.Received) {
-	defer func() {
-		if t.Failed() {
-			t.Logf("received:\n%s", got)
-		}
-	}()
 	i := slices.IndexFunc(got.Spans, func(s otlptest.Span) bool {
 		return s.Name == "POST /invocations" && s.TraceID == e2eTraceID && s.Attributes["session.id"] == e2eSession
 	})
 	if i < 0 {
 		t.Errorf("no span %q in trace %s with session.id=%s", "POST /invocations", e2eTraceID, e2eSession)
 	} else if invocation := got.Spans[i]; !slices.ContainsFunc(got.Spans, func(s otlptest.Span) bool {
-		return s.Name == "task cleanup" && s.Attributes["task.name"] == "cleanup" && slices.ContainsFunc(s.Links, func(l otlptest.Link) bool {
+		return s.Name == "task cleanup" && s.Attributes["task.name"] == "cleanup" && s.Attributes["session.id"] == e2eSession &&
+			slices.ContainsFunc(s.Links, func(l otlptest.Link) bool {
 			return l.TraceID == invocation.TraceID && l.SpanID == invocation.SpanID
 		})
 	}) {
-		t.Errorf("no span %q with task.name=cleanup linked to the invocation's span %s", "task cleanup", invocation.SpanID)
+		t.Errorf("no span %q with task.name=cleanup and session.id=%s linked to the invocation's span %s", "task cleanup", e2eSession, invocation.SpanID)
 	}
 	for _, name := range []string{"agentvisor.task.started", "http.server.request.duration"} {
 		if !slices.ContainsFunc(got.Metrics, func(m otlptest.Metric) bool { return m.Name == name }) {
@@ -122,13 +118,23 @@ func TestTelemetryOffByDefault(t *testing.T) {
 }
 
 // -metrics-addr serves the Prometheus exposition on its own port, not on
-// the agent's, with the resource as target_info.
+// the agent's, with the resource as target_info and the agent's metrics.
 func TestMetricsAddr(t *testing.T) {
 	addr := proctest.FreeAddr(t)
 	p := startBinary(t, "-metrics-addr", addr)
 	families := scrape(t, "http://"+addr+"/metrics")
 	if !hasLabels(families["target_info"], map[string]string{"service_name": "agentvisor-agent", "service_version": "dev"}) {
 		t.Fatalf("target_info %v, want service_name agentvisor-agent and service_version dev", families["target_info"])
+	}
+	status := families["agentvisor_ping_status"]
+	if status.GetType() != dto.MetricType_GAUGE || !hasLabels(status, map[string]string{"agentvisor_ping_status": "Healthy"}) {
+		t.Fatalf("agentvisor_ping_status %v, want a gauge with a Healthy series", status)
+	}
+	for _, m := range status.GetMetric() {
+		healthy := hasLabels(&dto.MetricFamily{Metric: []*dto.Metric{m}}, map[string]string{"agentvisor_ping_status": "Healthy"})
+		if want := map[bool]float64{true: 1, false: 0}[healthy]; m.GetGauge().GetValue() != want {
+			t.Errorf("agentvisor_ping_status %v = %v, want %v for an idle agent", m.GetLabel(), m.GetGauge().GetValue(), want)
+		}
 	}
 	if status, _ := p.Get("/metrics"); status != http.StatusNotFound {
 		t.Fatalf("/metrics on the agent's port: %d, want 404", status)
