@@ -2,8 +2,6 @@ package actors
 
 import (
 	"time"
-
-	"go.opentelemetry.io/otel/trace"
 )
 
 // Commands the task supervisor takes.
@@ -11,8 +9,10 @@ type (
 	// StartTask spawns a task actor and tracks the task; Reply gets its id
 	// once the status actor has it (read-your-writes), or ErrDraining.
 	StartTask struct {
-		Spec  *TaskSpec
-		Reply *Request[TaskStart]
+		Spec *TaskSpec
+		// Origin is the request that started the task, nil if unknown.
+		Origin *Origin
+		Reply  *Request[TaskStart]
 	}
 	// CompleteTask ends a hand-tracked task; Reply says whether it was one
 	// and still tracked.
@@ -180,8 +180,9 @@ type (
 )
 
 // runAttempt tells a task actor to run its function again, once the task
-// supervisor has decided to restart it, under span.
-type runAttempt struct{ span trace.Span }
+// supervisor has decided to restart it; trace is what the attempt's context
+// carries for telemetry, nil for nothing.
+type runAttempt struct{ trace *attemptTrace }
 
 // Messages a task actor sends itself. Each names its attempt, so that one
 // left over from before a restart is ignored. The attempt's goroutine may

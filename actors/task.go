@@ -37,10 +37,14 @@ type TaskSpec struct {
 	Grace time.Duration
 	// Restart decides restarts after failures; nil never restarts.
 	Restart RestartPolicy
-	// Link is the span of the request that started the task, which each
-	// attempt's span links to; Baggage is that request's, which each
-	// attempt's context carries (session.id among it).
-	Link    trace.SpanContext
+}
+
+// Origin is what a task keeps of the request that started it.
+type Origin struct {
+	// Link is the request's span, which each attempt's span links to.
+	Link trace.SpanContext
+	// Baggage is the request's, which each attempt's context carries
+	// (session.id among it).
 	Baggage baggage.Baggage
 }
 

@@ -86,9 +86,10 @@ type taskActor struct {
 	running *sync.WaitGroup
 	log     *zerolog.Logger // the task supervisor's, for panics of Receive itself
 	cur     *attempt
-	// span is the next attempt's, which the task supervisor started; its
-	// context carries it, so that spans the function starts are its children.
-	span trace.Span
+	// trace is what the next attempt's context carries, from the task
+	// supervisor: its span, so that spans the function starts are its
+	// children, and the baggage of the request that started the task.
+	trace *attemptTrace
 }
 
 // Receive handles one message.
@@ -100,7 +101,7 @@ func (a *taskActor) Receive(c actor.Context) {
 			a.run(c)
 		}
 	case *runAttempt:
-		a.span = m.span
+		a.trace = m.trace
 		a.run(c)
 	case *attemptReturned:
 		if a.live(m.at) {
@@ -184,11 +185,14 @@ func (a *taskActor) start(c actor.Context) {
 // attempt's span, if real, and the baggage of the request that started the
 // task.
 func (a *taskActor) traced(ctx context.Context) context.Context {
-	if a.span != nil && a.span.SpanContext().IsValid() {
-		ctx = trace.ContextWithSpan(ctx, a.span)
+	if a.trace == nil {
+		return ctx
 	}
-	if a.spec.Baggage.Len() > 0 {
-		ctx = baggage.ContextWithBaggage(ctx, a.spec.Baggage)
+	if a.trace.span != nil {
+		ctx = trace.ContextWithSpan(ctx, a.trace.span)
+	}
+	if a.trace.baggage.Len() > 0 {
+		ctx = baggage.ContextWithBaggage(ctx, a.trace.baggage)
 	}
 	return ctx
 }

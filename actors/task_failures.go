@@ -66,8 +66,7 @@ func (s *TaskSupervisor) restart(rec *taskRecord) {
 	rec.node.State = StateRunning
 	rec.node.Deadline = s.deadline(rec)
 	s.taskLog(rec, zerolog.InfoLevel).Int("attempt", rec.node.Restarts+1).Str("reason", rec.node.LastError).Msg("task restarting")
-	s.tel.restarted(rec)
-	s.ctx.Send(rec.pid, &runAttempt{span: rec.span})
+	s.ctx.Send(rec.pid, &runAttempt{trace: s.tel.restarted(rec)})
 }
 
 // HandleFailure is the supervisor strategy of every task actor. Task

@@ -13,7 +13,6 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/rs/zerolog"
-	"go.opentelemetry.io/otel/trace"
 )
 
 // lastTaskID makes task ids unique for the life of the process, across
@@ -29,8 +28,6 @@ type taskRecord struct {
 	// Background, with a no-op cancel, for a hand-tracked task.
 	ctx    context.Context
 	cancel context.CancelCauseFunc
-	// span is the open span of the current attempt, nil between attempts.
-	span trace.Span
 	// backoff is the pending restart timer while backing off.
 	backoff *time.Timer
 	// failures are the times of the task's failed attempts, oldest first,
@@ -229,8 +226,8 @@ func (s *TaskSupervisor) start(c actor.Context, m *StartTask) {
 		},
 	}
 	rec.node.Deadline = s.deadline(rec)
-	s.tel.startAttempt(rec)
-	s.incarnating = &taskActor{id: id, spec: m.Spec, taskCtx: ctx, running: s.running, log: &s.log, span: rec.span}
+	first := s.tel.firstAttempt(rec, m.Origin)
+	s.incarnating = &taskActor{id: id, spec: m.Spec, taskCtx: ctx, running: s.running, log: &s.log, trace: first}
 	pid, err := c.SpawnNamed(s.taskProps, taskActorName(id))
 	s.incarnating = nil
 	if err != nil {

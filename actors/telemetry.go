@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
@@ -48,6 +49,7 @@ type Telemetry struct {
 	started, ended, restarts metric.Int64Counter
 	active                   metric.Int64UpDownCounter
 	byName                   map[string]*nameTelemetry
+	traces                   map[TaskID]*taskTrace
 }
 
 // nameTelemetry is what every event of a task name reuses, built once:
@@ -61,7 +63,7 @@ type nameTelemetry struct {
 // NewTelemetry makes the task instruments with tp and mp.
 func NewTelemetry(tp trace.TracerProvider, mp metric.MeterProvider) (*Telemetry, error) {
 	meter := mp.Meter(InstrumentationName)
-	t := &Telemetry{tracer: tp.Tracer(InstrumentationName), byName: make(map[string]*nameTelemetry)}
+	t := &Telemetry{tracer: tp.Tracer(InstrumentationName), byName: make(map[string]*nameTelemetry), traces: make(map[TaskID]*taskTrace)}
 	var errs [4]error
 	t.started, errs[0] = meter.Int64Counter(MetricTaskStarted, metric.WithUnit("{task}"),
 		metric.WithDescription("Tasks started, by task.name."))
@@ -122,6 +124,21 @@ func add(c counter, n int64, attrs metric.MeasurementOption) {
 	}
 }
 
+// taskTrace is what the telemetry keeps of a task between its events, only
+// while it has something to keep: the request that started it, and the
+// span of its current attempt.
+type taskTrace struct {
+	origin *Origin
+	span   trace.Span // nil between attempts
+}
+
+// attemptTrace is what an attempt's context carries: its span, and the
+// baggage of the request that started the task.
+type attemptTrace struct {
+	span    trace.Span
+	baggage baggage.Baggage
+}
+
 // taskStarted counts a task in; its first attempt's span has started.
 func (t *Telemetry) taskStarted(rec *taskRecord) {
 	add(t.started, 1, t.of(rec.node.Name).attrs)
@@ -129,8 +146,11 @@ func (t *Telemetry) taskStarted(rec *taskRecord) {
 
 // notStarted ends the span of a task whose actor could not start.
 func (t *Telemetry) notStarted(rec *taskRecord, err error) {
-	rec.span.SetStatus(codes.Error, err.Error())
-	rec.span.End()
+	if tt := t.traces[rec.node.ID]; tt != nil && tt.span != nil {
+		tt.span.SetStatus(codes.Error, err.Error())
+		tt.span.End()
+	}
+	delete(t.traces, rec.node.ID)
 }
 
 // counted follows the tasks counted as busy: delta is 1 or -1.
@@ -138,73 +158,120 @@ func (t *Telemetry) counted(rec *taskRecord, delta int) {
 	add(t.active, int64(delta), t.of(rec.node.Name).attrs)
 }
 
-// startAttempt starts the span of rec's next attempt, linked to the span
-// that started the task (a task outlives the request that started it: a
-// link, not a child).
-func (t *Telemetry) startAttempt(rec *taskRecord) {
-	_, span := t.tracer.Start(context.Background(), t.of(rec.node.Name).spanName)
-	rec.span = span
-	if !span.IsRecording() {
-		return
+// firstAttempt starts the span of a task's first attempt; origin is the
+// request that started it, nil if unknown.
+func (t *Telemetry) firstAttempt(rec *taskRecord, origin *Origin) *attemptTrace {
+	if origin != nil {
+		t.traces[rec.node.ID] = &taskTrace{origin: origin}
 	}
+	return t.startAttempt(rec)
+}
+
+// startAttempt starts the span of rec's next attempt, linked to the span
+// of the request that started the task (a task outlives that request: a
+// link, not a child), and returns what the attempt's context carries; nil
+// when telemetry is off and the task has no origin, so that an idle task
+// holds nothing for it.
+func (t *Telemetry) startAttempt(rec *taskRecord) *attemptTrace {
+	tt := t.traces[rec.node.ID]
+	_, span := t.tracer.Start(context.Background(), t.of(rec.node.Name).spanName)
+	if !span.IsRecording() && !span.SpanContext().IsValid() {
+		if tt == nil || tt.origin == nil {
+			return nil
+		}
+		return &attemptTrace{baggage: tt.origin.Baggage}
+	}
+	if tt == nil {
+		tt = &taskTrace{}
+		t.traces[rec.node.ID] = tt
+	}
+	tt.span = span
+	at := &attemptTrace{span: span}
+	if tt.origin != nil {
+		at.baggage = tt.origin.Baggage
+	}
+	if span.IsRecording() {
+		t.describe(span, rec, tt.origin)
+	}
+	return at
+}
+
+// describe sets an attempt span's attributes and link.
+func (t *Telemetry) describe(span trace.Span, rec *taskRecord, origin *Origin) {
 	span.SetAttributes(
 		attribute.Int64(AttrTaskID, int64(rec.node.ID)),
 		attribute.String(AttrTaskName, rec.node.Name),
 		attribute.Int(AttrTaskAttempt, rec.node.Restarts+1),
 	)
-	if session := rec.spec.Baggage.Member(AttrSessionID).Value(); session != "" {
+	if origin == nil {
+		return
+	}
+	if session := origin.Baggage.Member(AttrSessionID).Value(); session != "" {
 		span.SetAttributes(attribute.String(AttrSessionID, session))
 	}
-	if rec.spec.Link.IsValid() {
-		span.AddLink(trace.Link{SpanContext: rec.spec.Link})
+	if origin.Link.IsValid() {
+		span.AddLink(trace.Link{SpanContext: origin.Link})
 	}
+}
+
+// span is the recording span of rec's current attempt, or nil.
+func (t *Telemetry) span(rec *taskRecord) trace.Span {
+	if tt := t.traces[rec.node.ID]; tt != nil && tt.span != nil && tt.span.IsRecording() {
+		return tt.span
+	}
+	return nil
 }
 
 // attemptFailed records a failed attempt's error on its span, with the
 // stack of a panic.
 func (t *Telemetry) attemptFailed(rec *taskRecord, m *attemptFailed) {
-	if rec.span == nil || !rec.span.IsRecording() {
+	span := t.span(rec)
+	if span == nil {
 		return
 	}
 	var opts []trace.EventOption
 	if len(m.Stack) > 0 {
 		opts = append(opts, trace.WithAttributes(attribute.String("exception.stacktrace", string(m.Stack))))
 	}
-	rec.span.RecordError(m.Err, opts...)
-	rec.span.SetStatus(codes.Error, m.Err.Error())
+	span.RecordError(m.Err, opts...)
+	span.SetStatus(codes.Error, m.Err.Error())
 }
 
 // backingOff ends a failed attempt's span with the restart that follows it
 // after backoff.
 func (t *Telemetry) backingOff(rec *taskRecord, backoff time.Duration) {
-	rec.span.AddEvent(EventRestart, trace.WithAttributes(attribute.Float64(AttrBackoff, backoff.Seconds())))
-	rec.span.End()
-	rec.span = nil
+	tt := t.traces[rec.node.ID]
+	if tt == nil || tt.span == nil {
+		return
+	}
+	tt.span.AddEvent(EventRestart, trace.WithAttributes(attribute.Float64(AttrBackoff, backoff.Seconds())))
+	tt.span.End()
+	tt.span = nil
 }
 
 // restarted counts a restart and starts the new attempt's span.
-func (t *Telemetry) restarted(rec *taskRecord) {
+func (t *Telemetry) restarted(rec *taskRecord) *attemptTrace {
 	add(t.restarts, 1, t.of(rec.node.Name).attrs)
-	t.startAttempt(rec)
+	return t.startAttempt(rec)
 }
 
 // concluded counts the task's end and ends the span of its last attempt,
-// if still open, with the task's outcome.
+// if still open, with the task's outcome; the task's trace is forgotten.
 func (t *Telemetry) concluded(rec *taskRecord) {
 	if t.ended.Enabled(context.Background()) {
 		t.ended.Add(context.Background(), 1, t.of(rec.node.Name).withOutcome(rec.node.Name, rec.outcome))
 	}
-	span := rec.span
-	rec.span = nil
-	if span == nil {
+	tt := t.traces[rec.node.ID]
+	delete(t.traces, rec.node.ID)
+	if tt == nil || tt.span == nil {
 		return
 	}
-	if span.IsRecording() {
-		span.SetAttributes(attribute.String(AttrTaskOutcome, rec.outcome.String()))
+	if tt.span.IsRecording() {
+		tt.span.SetAttributes(attribute.String(AttrTaskOutcome, rec.outcome.String()))
 		switch rec.outcome {
 		case OutcomeFailed, OutcomeTimedOut, OutcomeAbandoned:
-			span.SetStatus(codes.Error, rec.err.Error())
+			tt.span.SetStatus(codes.Error, rec.err.Error())
 		}
 	}
-	span.End()
+	tt.span.End()
 }

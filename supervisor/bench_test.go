@@ -5,6 +5,9 @@ import (
 	"testing"
 
 	"github.com/rs/zerolog"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/agentvisor/agentvisor/internal/testkit"
 	"github.com/agentvisor/agentvisor/supervisor"
@@ -12,7 +15,13 @@ import (
 
 func benchSupervisor(b *testing.B) *supervisor.Supervisor {
 	b.Helper()
-	sup, err := supervisor.New(supervisor.Config{Logger: zerolog.Nop()})
+	return benchSupervisorWith(b, supervisor.Config{})
+}
+
+func benchSupervisorWith(b *testing.B, cfg supervisor.Config) *supervisor.Supervisor {
+	b.Helper()
+	cfg.Logger = zerolog.Nop()
+	sup, err := supervisor.New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -47,8 +56,19 @@ func BenchmarkAddCompletePair(b *testing.B) {
 
 // One Go of an empty function per op, run to completion: the clock stops
 // once every task has ended.
-func BenchmarkGoEmptyToCompletion(b *testing.B) {
-	sup := benchSupervisor(b)
+func BenchmarkGoEmptyToCompletion(b *testing.B) { benchGo(b, benchSupervisor(b)) }
+
+// BenchmarkGoEmptyToCompletion with telemetry on: the SDK's providers,
+// each span to a batcher that exports nowhere, the metrics to a reader
+// nobody collects.
+func BenchmarkGoEmptyToCompletionTraced(b *testing.B) {
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(tracetest.NewNoopExporter()))
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	b.Cleanup(func() { _ = tp.Shutdown(context.Background()); _ = mp.Shutdown(context.Background()) })
+	benchGo(b, benchSupervisorWith(b, supervisor.Config{TracerProvider: tp, MeterProvider: mp}))
+}
+
+func benchGo(b *testing.B, sup *supervisor.Supervisor) {
 	empty := func(context.Context) error { return nil }
 	b.ReportAllocs()
 	b.SetParallelism(callers)

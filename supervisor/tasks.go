@@ -16,18 +16,18 @@ import (
 // TaskOption configures one task started with Go: WithTimeout,
 // WithCancelGrace, WithHeartbeat, WithRestart.
 type TaskOption struct {
-	apply func(*actors.TaskSpec) error
+	apply func(*actors.StartTask) error
 }
 
 // WithTimeout cancels each attempt's context after d; an attempt that
 // outlives it fails with ErrTimeout, whatever its function then returns (nil
 // included), and its restart policy decides.
 func WithTimeout(d time.Duration) TaskOption {
-	return TaskOption{func(spec *actors.TaskSpec) error {
+	return TaskOption{func(start *actors.StartTask) error {
 		if d <= 0 {
 			return fmt.Errorf("timeout %s: %w", d, ErrInvalidOption)
 		}
-		spec.Timeout = d
+		start.Spec.Timeout = d
 		return nil
 	}}
 }
@@ -36,11 +36,11 @@ func WithTimeout(d time.Duration) TaskOption {
 // context is cancelled before the task is abandoned (Config.CancelGrace by
 // default).
 func WithCancelGrace(d time.Duration) TaskOption {
-	return TaskOption{func(spec *actors.TaskSpec) error {
+	return TaskOption{func(start *actors.StartTask) error {
 		if d <= 0 {
 			return fmt.Errorf("cancel grace %s: %w", d, ErrInvalidOption)
 		}
-		spec.Grace = d
+		start.Spec.Grace = d
 		return nil
 	}}
 }
@@ -52,11 +52,11 @@ func WithCancelGrace(d time.Duration) TaskOption {
 // the end of the task. A function that ignores the cancellation is abandoned
 // after its cancel grace.
 func WithHeartbeat(d time.Duration) TaskOption {
-	return TaskOption{func(spec *actors.TaskSpec) error {
+	return TaskOption{func(start *actors.StartTask) error {
 		if d <= 0 {
 			return fmt.Errorf("heartbeat %s: %w", d, ErrInvalidOption)
 		}
-		spec.Heartbeat = d
+		start.Spec.Heartbeat = d
 		return nil
 	}}
 }
@@ -80,11 +80,11 @@ func Progress(ctx context.Context, fraction float64, note string) error {
 func WithRestart(p RestartPolicy) TaskOption {
 	err := p.validate()
 	policy := p.withDefaults()
-	return TaskOption{func(spec *actors.TaskSpec) error {
+	return TaskOption{func(start *actors.StartTask) error {
 		if err != nil {
 			return err
 		}
-		spec.Restart = policy.next
+		start.Spec.Restart = policy.next
 		return nil
 	}}
 }
@@ -194,16 +194,16 @@ func GoResult[T any](s *Supervisor, name string, metadata map[string]any, fn fun
 }
 
 func (s *Supervisor) goTask(name string, metadata map[string]any, run func(ctx context.Context) (any, error), opts []TaskOption) (TaskID, error) {
-	spec := &actors.TaskSpec{Name: name, Metadata: metadata, Run: run, Grace: s.cfg.CancelGrace}
+	start := &actors.StartTask{Spec: &actors.TaskSpec{Name: name, Metadata: metadata, Run: run, Grace: s.cfg.CancelGrace}}
 	for _, opt := range opts {
 		if opt.apply == nil {
 			return 0, fmt.Errorf("go %q: zero TaskOption: %w", name, ErrInvalidOption)
 		}
-		if err := opt.apply(spec); err != nil {
+		if err := opt.apply(start); err != nil {
 			return 0, fmt.Errorf("go %q: %w", name, err)
 		}
 	}
-	return s.start(spec)
+	return s.start(start)
 }
 
 // AddAsyncTask tracks a task that the program runs itself, until
@@ -211,19 +211,21 @@ func (s *Supervisor) goTask(name string, metadata map[string]any, run func(ctx c
 // task is an actor too, so it shows in the tree. Once Shutdown has begun it
 // tracks nothing, logs why and returns the zero TaskID.
 func (s *Supervisor) AddAsyncTask(name string, metadata map[string]any) TaskID {
-	id, err := s.start(&actors.TaskSpec{Name: name, Metadata: metadata})
+	id, err := s.start(&actors.StartTask{Spec: &actors.TaskSpec{Name: name, Metadata: metadata}})
 	if err != nil {
 		s.log.Warn().Err(err).Str("task_name", name).Msg("task not tracked")
 	}
 	return id
 }
 
-func (s *Supervisor) start(spec *actors.TaskSpec) (TaskID, error) {
+// start sends m, its options applied, to the task supervisor.
+func (s *Supervisor) start(m *actors.StartTask) (TaskID, error) {
 	if s.closing.Load() {
-		return 0, fmt.Errorf("start task %q: %w", spec.Name, ErrShuttingDown)
+		return 0, fmt.Errorf("start task %q: %w", m.Spec.Name, ErrShuttingDown)
 	}
 	r := actors.NewRequest[actors.TaskStart]()
-	res, err := command(s, s.cast.TasksPID, &actors.StartTask{Spec: spec, Reply: r}, r)
+	m.Reply = r
+	res, err := command(s, s.cast.TasksPID, m, r)
 	if err == nil {
 		err = res.Err
 	}

@@ -31,11 +31,14 @@ const (
 // request's baggage. It takes nothing else from ctx: the task does not end
 // with the request.
 func StartedBy(ctx context.Context) TaskOption {
-	return TaskOption{func(spec *actors.TaskSpec) error {
+	return TaskOption{func(start *actors.StartTask) error {
 		if ctx == nil {
 			return fmt.Errorf("started by a nil context: %w", ErrInvalidOption)
 		}
-		spec.Link, spec.Baggage = trace.SpanContextFromContext(ctx), baggage.FromContext(ctx)
+		link, bag := trace.SpanContextFromContext(ctx), baggage.FromContext(ctx)
+		if link.IsValid() || bag.Len() > 0 {
+			start.Origin = &actors.Origin{Link: link, Baggage: bag}
+		}
 		return nil
 	}}
 }
