@@ -149,10 +149,12 @@ func mustDial(tb testing.TB, addr string) net.Conn {
 }
 
 // mustDialWebSocket opens a /ws session on the server at base (http://...)
-// with a client whose calls fail after 10 s; the test's end closes it.
+// with a client whose calls fail after 30 s (a 16 MiB echo under the race
+// detector, with every package testing at once on two cores, took over
+// 10 s); the test's end closes it.
 func mustDialWebSocket(tb testing.TB, base string) (*websocket.Conn, context.Context) {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	tb.Cleanup(cancel)
 	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/ws", nil)
 	if err != nil {
