@@ -18,11 +18,20 @@ type Cast struct {
 	// Running counts the goroutines of task attempts; a function that ignores
 	// cancellation keeps its goroutine, which Go cannot kill.
 	Running *sync.WaitGroup
-	// TaskPanics counts the task functions that panicked.
-	TaskPanics *atomic.Uint64
+	// Counters are the task supervisor's counts, for anyone to read.
+	Counters *Counters
 	System     *actor.ActorSystem
 	// dispatchers run the actors' mailboxes; closed by Stop.
 	dispatchers []*poolDispatcher
+}
+
+// Counters are what the task supervisor counts for readers on other
+// goroutines (the metrics, Panics).
+type Counters struct {
+	// Panics counts the task functions that panicked.
+	Panics atomic.Uint64
+	// Active counts the tasks counted as busy.
+	Active atomic.Int64
 }
 
 // Options configures a cast.
@@ -37,7 +46,7 @@ type Options struct {
 
 // Spawn starts the status actor and the task supervisor in system.
 func Spawn(system *actor.ActorSystem, opts Options, log zerolog.Logger) (*Cast, error) {
-	c := &Cast{System: system, Running: &sync.WaitGroup{}, TaskPanics: &atomic.Uint64{}}
+	c := &Cast{System: system, Running: &sync.WaitGroup{}, Counters: &Counters{}}
 	if opts.Telemetry == nil {
 		opts.Telemetry = noTelemetry()
 	}
@@ -55,7 +64,7 @@ func Spawn(system *actor.ActorSystem, opts Options, log zerolog.Logger) (*Cast, 
 	// mailbox is two allocations cheaper to make than the default one, whose
 	// ring buffer pays off only under load.
 	taskOpts := []actor.PropsOption{actor.WithDispatcher(tasks), actor.WithMailbox(actor.UnboundedLockfree())}
-	if c.TasksPID, err = c.spawnTopLevel("tasks", NewTaskSupervisor(c.StatusPID, opts.Limits, opts.Results, taskOpts, c.Running, c.TaskPanics, opts.Telemetry, tasksLog)); err != nil {
+	if c.TasksPID, err = c.spawnTopLevel("tasks", NewTaskSupervisor(c.StatusPID, opts.Limits, opts.Results, taskOpts, c.Running, c.Counters, opts.Telemetry, tasksLog)); err != nil {
 		_ = system.Root.StopFuture(c.StatusPID).Wait()
 		c.closeDispatchers()
 		return nil, err

@@ -36,7 +36,7 @@ func (s *TaskSupervisor) admit(name string) error {
 func (s *TaskSupervisor) count(rec *taskRecord, delta int) {
 	rec.counted = delta > 0
 	s.counted += delta
-	s.tel.counted(rec, delta)
+	s.counters.Active.Add(int64(delta))
 	if _, limited := s.limits.MaxPerName[rec.node.Name]; limited {
 		s.byName[rec.node.Name] += delta
 	}

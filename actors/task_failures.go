@@ -19,7 +19,7 @@ const MaxFailureHistory = 1000
 // if the task's policy allows it, else the task's end.
 func (s *TaskSupervisor) failed(rec *taskRecord, m *attemptFailed) {
 	if m.Panicked {
-		s.panics.Add(1)
+		s.counters.Panics.Add(1)
 	}
 	if rec.outcome != OutcomeNone { // abandoned: over already
 		s.finish(rec, rec.outcome, nil)

@@ -68,7 +68,7 @@ type TaskSupervisor struct {
 	// task, with the task in its producer's closure, cost 200 bytes per
 	// tracked task for as long as it lived.
 	taskProps *actor.Props
-	panics    *atomic.Uint64 // task functions that panicked; read by anyone
+	counters  *Counters // read by anyone
 	tel       *Telemetry
 	log       zerolog.Logger
 	results   *results // owned by Receive
@@ -87,16 +87,16 @@ type TaskSupervisor struct {
 
 // NewTaskSupervisor returns a task supervisor that reports to the status
 // actor at status, refuses tasks beyond limits, keeps the outcomes of ended
-// tasks as kept says, and spawns the task actors
-// with taskOpts; running counts the goroutines of all attempts, panics the
-// task functions that panicked.
-func NewTaskSupervisor(status *actor.PID, limits Limits, kept ResultOptions, taskOpts []actor.PropsOption, running *sync.WaitGroup, panics *atomic.Uint64, tel *Telemetry, log zerolog.Logger) *TaskSupervisor {
+// tasks as kept says, and spawns the task actors with taskOpts, reporting
+// them to tel; running counts the goroutines of all attempts, counters what
+// others read.
+func NewTaskSupervisor(status *actor.PID, limits Limits, kept ResultOptions, taskOpts []actor.PropsOption, running *sync.WaitGroup, counters *Counters, tel *Telemetry, log zerolog.Logger) *TaskSupervisor {
 	s := &TaskSupervisor{
 		status:  status,
 		running: running,
 		limits:  limits,
-		panics:  panics,
-		tel:     tel,
+		counters: counters,
+		tel:      tel,
 		log:     log,
 		results: newResults(kept),
 		byName:  make(map[string]int),

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/agentvisor/agentvisor/internal/errtext"
+	"github.com/rs/zerolog"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/codes"
@@ -23,7 +25,6 @@ const (
 	MetricTaskStarted  = "agentvisor.task.started"
 	MetricTaskEnded    = "agentvisor.task.ended"
 	MetricTaskRestarts = "agentvisor.task.restarts"
-	MetricTaskActive   = "agentvisor.task.active"
 
 	AttrTaskID      = "task.id"
 	AttrTaskName    = "task.name"
@@ -47,32 +48,32 @@ const maxNamesCached = 1000
 type Telemetry struct {
 	tracer                   trace.Tracer
 	started, ended, restarts metric.Int64Counter
-	active                   metric.Int64UpDownCounter
 	byName                   map[string]*nameTelemetry
 	traces                   map[TaskID]*taskTrace
+	log                      zerolog.Logger
 }
 
 // nameTelemetry is what every event of a task name reuses, built once:
 // measurement options cost allocations that a task start should not pay.
 type nameTelemetry struct {
+	name     string // the task name, made UTF-8 (errtext.UTF8)
 	spanName string
 	attrs    metric.MeasurementOption
 	outcomes [OutcomeTimedOut + 1]metric.MeasurementOption // built when first needed
 }
 
-// NewTelemetry makes the task instruments with tp and mp.
-func NewTelemetry(tp trace.TracerProvider, mp metric.MeterProvider) (*Telemetry, error) {
+// NewTelemetry makes the task instruments with tp and mp; log hears of a
+// provider that panics.
+func NewTelemetry(tp trace.TracerProvider, mp metric.MeterProvider, log zerolog.Logger) (*Telemetry, error) {
 	meter := mp.Meter(InstrumentationName)
-	t := &Telemetry{tracer: tp.Tracer(InstrumentationName), byName: make(map[string]*nameTelemetry), traces: make(map[TaskID]*taskTrace)}
-	var errs [4]error
+	t := &Telemetry{tracer: tp.Tracer(InstrumentationName), byName: make(map[string]*nameTelemetry), traces: make(map[TaskID]*taskTrace), log: log}
+	var errs [3]error
 	t.started, errs[0] = meter.Int64Counter(MetricTaskStarted, metric.WithUnit("{task}"),
 		metric.WithDescription("Tasks started, by task.name."))
 	t.ended, errs[1] = meter.Int64Counter(MetricTaskEnded, metric.WithUnit("{task}"),
 		metric.WithDescription("Tasks ended, by task.name and task.outcome."))
 	t.restarts, errs[2] = meter.Int64Counter(MetricTaskRestarts, metric.WithUnit("{restart}"),
 		metric.WithDescription("Restarts of failed tasks, by task.name."))
-	t.active, errs[3] = meter.Int64UpDownCounter(MetricTaskActive, metric.WithUnit("{task}"),
-		metric.WithDescription("Tasks counted as busy, by task.name."))
 	for _, err := range errs {
 		if err != nil {
 			return nil, fmt.Errorf("task instruments: %w", err)
@@ -83,7 +84,7 @@ func NewTelemetry(tp trace.TracerProvider, mp metric.MeterProvider) (*Telemetry,
 
 // noTelemetry reports nothing.
 func noTelemetry() *Telemetry {
-	t, err := NewTelemetry(tracenoop.NewTracerProvider(), metricnoop.NewMeterProvider())
+	t, err := NewTelemetry(tracenoop.NewTracerProvider(), metricnoop.NewMeterProvider(), zerolog.Nop())
 	if err != nil {
 		panic(fmt.Sprintf("no-op instruments: %v", err)) // the no-op meter never fails
 	}
@@ -94,17 +95,18 @@ func (t *Telemetry) of(name string) *nameTelemetry {
 	if n := t.byName[name]; n != nil {
 		return n
 	}
-	n := &nameTelemetry{spanName: "task " + name, attrs: metric.WithAttributeSet(attribute.NewSet(attribute.String(AttrTaskName, name)))}
+	valid := errtext.UTF8(name)
+	n := &nameTelemetry{name: valid, spanName: "task " + valid, attrs: metric.WithAttributeSet(attribute.NewSet(attribute.String(AttrTaskName, valid)))}
 	if len(t.byName) < maxNamesCached {
 		t.byName[name] = n
 	}
 	return n
 }
 
-func (n *nameTelemetry) withOutcome(name string, o Outcome) metric.MeasurementOption {
+func (n *nameTelemetry) withOutcome(o Outcome) metric.MeasurementOption {
 	if n.outcomes[o] == nil {
 		n.outcomes[o] = metric.WithAttributeSet(attribute.NewSet(
-			attribute.String(AttrTaskName, name), attribute.String(AttrTaskOutcome, o.String())))
+			attribute.String(AttrTaskName, n.name), attribute.String(AttrTaskOutcome, o.String())))
 	}
 	return n.outcomes[o]
 }
@@ -139,13 +141,24 @@ type attemptTrace struct {
 	baggage baggage.Baggage
 }
 
+// guard keeps a panic of the providers (a span processor's, say) from the
+// task supervisor, whose state must stay right whatever telemetry does;
+// every method the task supervisor calls defers it.
+func (t *Telemetry) guard(rec *taskRecord) {
+	if r := recover(); r != nil {
+		t.log.Error().Uint64("task_id", uint64(rec.node.ID)).Str("panic", fmt.Sprint(r)).Msg("telemetry panicked; the task goes on")
+	}
+}
+
 // taskStarted counts a task in; its first attempt's span has started.
 func (t *Telemetry) taskStarted(rec *taskRecord) {
+	defer t.guard(rec)
 	add(t.started, 1, t.of(rec.node.Name).attrs)
 }
 
 // notStarted ends the span of a task whose actor could not start.
 func (t *Telemetry) notStarted(rec *taskRecord, err error) {
+	defer t.guard(rec)
 	if tt := t.traces[rec.node.ID]; tt != nil && tt.span != nil {
 		tt.span.SetStatus(codes.Error, err.Error())
 		tt.span.End()
@@ -153,14 +166,10 @@ func (t *Telemetry) notStarted(rec *taskRecord, err error) {
 	delete(t.traces, rec.node.ID)
 }
 
-// counted follows the tasks counted as busy: delta is 1 or -1.
-func (t *Telemetry) counted(rec *taskRecord, delta int) {
-	add(t.active, int64(delta), t.of(rec.node.Name).attrs)
-}
-
 // firstAttempt starts the span of a task's first attempt; origin is the
 // request that started it, nil if unknown.
-func (t *Telemetry) firstAttempt(rec *taskRecord, origin *Origin) *attemptTrace {
+func (t *Telemetry) firstAttempt(rec *taskRecord, origin *Origin) (at *attemptTrace) {
+	defer t.guard(rec)
 	if origin != nil {
 		t.traces[rec.node.ID] = &taskTrace{origin: origin}
 	}
@@ -200,13 +209,13 @@ func (t *Telemetry) startAttempt(rec *taskRecord) *attemptTrace {
 func (t *Telemetry) describe(span trace.Span, rec *taskRecord, origin *Origin) {
 	span.SetAttributes(
 		attribute.Int64(AttrTaskID, int64(rec.node.ID)),
-		attribute.String(AttrTaskName, rec.node.Name),
+		attribute.String(AttrTaskName, t.of(rec.node.Name).name),
 		attribute.Int(AttrTaskAttempt, rec.node.Restarts+1),
 	)
 	if origin == nil {
 		return
 	}
-	if session := origin.Baggage.Member(AttrSessionID).Value(); session != "" {
+	if session := origin.Baggage.Member(AttrSessionID).Value(); session != "" { // baggage values are UTF-8
 		span.SetAttributes(attribute.String(AttrSessionID, session))
 	}
 	if origin.Link.IsValid() {
@@ -225,6 +234,7 @@ func (t *Telemetry) span(rec *taskRecord) trace.Span {
 // attemptFailed records a failed attempt's error on its span, with the
 // stack of a panic.
 func (t *Telemetry) attemptFailed(rec *taskRecord, m *attemptFailed) {
+	defer t.guard(rec)
 	span := t.span(rec)
 	if span == nil {
 		return
@@ -233,13 +243,15 @@ func (t *Telemetry) attemptFailed(rec *taskRecord, m *attemptFailed) {
 	if len(m.Stack) > 0 {
 		opts = append(opts, trace.WithAttributes(attribute.String("exception.stacktrace", string(m.Stack))))
 	}
-	span.RecordError(m.Err, opts...)
-	span.SetStatus(codes.Error, m.Err.Error())
+	err := errtext.UTF8Error(m.Err)
+	span.RecordError(err, opts...)
+	span.SetStatus(codes.Error, err.Error())
 }
 
 // backingOff ends a failed attempt's span with the restart that follows it
 // after backoff.
 func (t *Telemetry) backingOff(rec *taskRecord, backoff time.Duration) {
+	defer t.guard(rec)
 	tt := t.traces[rec.node.ID]
 	if tt == nil || tt.span == nil {
 		return
@@ -250,7 +262,8 @@ func (t *Telemetry) backingOff(rec *taskRecord, backoff time.Duration) {
 }
 
 // restarted counts a restart and starts the new attempt's span.
-func (t *Telemetry) restarted(rec *taskRecord) *attemptTrace {
+func (t *Telemetry) restarted(rec *taskRecord) (at *attemptTrace) {
+	defer t.guard(rec)
 	add(t.restarts, 1, t.of(rec.node.Name).attrs)
 	return t.startAttempt(rec)
 }
@@ -258,8 +271,9 @@ func (t *Telemetry) restarted(rec *taskRecord) *attemptTrace {
 // concluded counts the task's end and ends the span of its last attempt,
 // if still open, with the task's outcome; the task's trace is forgotten.
 func (t *Telemetry) concluded(rec *taskRecord) {
+	defer t.guard(rec)
 	if t.ended.Enabled(context.Background()) {
-		t.ended.Add(context.Background(), 1, t.of(rec.node.Name).withOutcome(rec.node.Name, rec.outcome))
+		t.ended.Add(context.Background(), 1, t.of(rec.node.Name).withOutcome(rec.outcome))
 	}
 	tt := t.traces[rec.node.ID]
 	delete(t.traces, rec.node.ID)
@@ -270,7 +284,7 @@ func (t *Telemetry) concluded(rec *taskRecord) {
 		tt.span.SetAttributes(attribute.String(AttrTaskOutcome, rec.outcome.String()))
 		switch rec.outcome {
 		case OutcomeFailed, OutcomeTimedOut, OutcomeAbandoned:
-			tt.span.SetStatus(codes.Error, rec.err.Error())
+			tt.span.SetStatus(codes.Error, errtext.UTF8(rec.err.Error()))
 		}
 	}
 	tt.span.End()

@@ -5,7 +5,9 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"unicode/utf8"
 
+	"github.com/agentvisor/agentvisor/internal/errtext"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/baggage"
@@ -57,6 +59,11 @@ func (s *Server) traced(pattern string, next http.HandlerFunc) http.HandlerFunc 
 	}
 }
 
+// maxTelemetryID bounds a session or request id put on a span or in
+// baggage: the platform's are at most 256 characters, and a client's header
+// may be a megabyte.
+const maxTelemetryID = 256
+
 // annotate puts the request's ids on its span, and the session id in the
 // baggage of the handler's context, for whatever the handler starts or
 // calls. It also sets r.Pattern, as http.ServeMux does, on otelhttp's copy
@@ -65,22 +72,45 @@ func annotate(pattern string, next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		r.Pattern = pattern
 		ids := idsFrom(r.Context())
+		session := telemetryText(ids.session, maxTelemetryID)
 		if span := trace.SpanFromContext(r.Context()); span.IsRecording() {
-			span.SetAttributes(requestIDAttr.String(ids.request))
-			if ids.session != "" {
-				span.SetAttributes(semconv.SessionID(ids.session))
+			span.SetAttributes(requestIDAttr.String(telemetryText(ids.request, maxTelemetryID)))
+			if session != "" {
+				span.SetAttributes(semconv.SessionID(session))
 			}
+			validateHeaderAttributes(span, r)
 		}
-		if ids.session != "" {
-			r = r.WithContext(withSessionBaggage(r.Context(), ids.session))
+		if session != "" {
+			r = r.WithContext(withSessionBaggage(r.Context(), session))
 		}
 		next(w, r)
 	}
 }
 
+// telemetryText is s cut to at most max bytes and made UTF-8: OTLP's
+// protobuf encoding refuses a whole batch of spans for one string that is
+// not, and net/http lets a header carry any byte.
+func telemetryText(s string, max int) string {
+	if len(s) > max {
+		s = s[:max]
+	}
+	return errtext.UTF8(s)
+}
+
+// validateHeaderAttributes replaces the attributes otelhttp copied from the
+// request's headers (User-Agent, X-Forwarded-For) when they are not UTF-8.
+func validateHeaderAttributes(span trace.Span, r *http.Request) {
+	if ua := r.UserAgent(); !utf8.ValidString(ua) {
+		span.SetAttributes(semconv.UserAgentOriginal(errtext.UTF8(ua)))
+	}
+	if xff := r.Header.Get("X-Forwarded-For"); !utf8.ValidString(xff) {
+		client, _, _ := strings.Cut(xff, ",")
+		span.SetAttributes(semconv.ClientAddress(errtext.UTF8(strings.TrimSpace(client))))
+	}
+}
+
 // withSessionBaggage adds session.id to ctx's baggage, next to the members
-// the request brought. A session id that cannot be a baggage value (it is
-// not UTF-8) is left out; the span has it all the same.
+// the request brought.
 func withSessionBaggage(ctx context.Context, session string) context.Context {
 	m, err := baggage.NewMemberRaw(sessionBaggageKey, session)
 	if err != nil {
@@ -114,8 +144,9 @@ func recordsNothing[P comparable](p P, global func() P) func() bool {
 // notePanic records a panic recovered from a handler on the request's
 // span: the answer's status may not tell (a stream has sent 200, a
 // WebSocket session 101).
-func notePanic(ctx context.Context, err *PanicError) {
+func notePanic(ctx context.Context, panicked *PanicError) {
 	span := trace.SpanFromContext(ctx)
+	err := errtext.UTF8Error(panicked)
 	span.RecordError(err, trace.WithStackTrace(true))
 	span.SetStatus(codes.Error, err.Error())
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 	"github.com/rs/zerolog"
@@ -405,38 +406,40 @@ func TestDurationMetric(t *testing.T) {
 }
 
 // Hostile trace headers start a new trace, and never change the answer;
-// a session id that cannot be a baggage value stays out of the baggage
-// but on the span.
+// header text that is not UTF-8 or is huge reaches the span and the
+// baggage made UTF-8 and cut to 256 bytes: OTLP's protobuf encoding would
+// refuse the whole batch of spans for one invalid string.
 func TestHostileTraceHeaders(t *testing.T) {
 	many := make([]string, 200)
 	for i := range many {
 		many[i] = "k" + strings.Repeat("x", i%7) + "=v"
 	}
+	const session = "session-1"
 	tests := []struct {
 		name        string
 		header      map[string]string
-		wantBaggage bool // session.id in the entrypoint's baggage
+		wantSession string // session.id on the span and in the entrypoint's baggage
 	}{
-		{"traceparent garbage", map[string]string{"traceparent": "garbage"}, true},
-		{"traceparent zero trace id", map[string]string{"traceparent": "00-00000000000000000000000000000000-00f067aa0ba902b7-01"}, true},
-		{"traceparent unknown version", map[string]string{"traceparent": "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}, true},
-		{"traceparent huge", map[string]string{"traceparent": "00-" + strings.Repeat("4bf92f35", 8<<10) + "-00f067aa0ba902b7-01"}, true},
-		{"baggage garbage", map[string]string{"baggage": "%%%;;==,,=,;"}, true},
-		{"baggage bad escape", map[string]string{"baggage": "k=%zz"}, true},
-		{"baggage huge", map[string]string{"baggage": strings.Repeat("key=value,", 100<<10)}, true},
-		{"baggage many members", map[string]string{"baggage": strings.Join(many, ",")}, true},
-		{"session id not UTF-8", map[string]string{"baggage": "user=alice"}, false},
+		{"traceparent garbage", map[string]string{"traceparent": "garbage"}, session},
+		{"traceparent zero trace id", map[string]string{"traceparent": "00-00000000000000000000000000000000-00f067aa0ba902b7-01"}, session},
+		{"traceparent unknown version", map[string]string{"traceparent": "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}, session},
+		{"traceparent huge", map[string]string{"traceparent": "00-" + strings.Repeat("4bf92f35", 8<<10) + "-00f067aa0ba902b7-01"}, session},
+		{"baggage garbage", map[string]string{"baggage": "%%%;;==,,=,;"}, session},
+		{"baggage bad escape", map[string]string{"baggage": "k=%zz"}, session},
+		{"baggage huge", map[string]string{"baggage": strings.Repeat("key=value,", 100<<10)}, session},
+		{"baggage many members", map[string]string{"baggage": strings.Join(many, ",")}, session},
+		{"session id not UTF-8", map[string]string{httpapi.HeaderSessionID: "a\xff\xfeb", "baggage": "user=alice"}, "a\uFFFDb"},
+		{"session id huge", map[string]string{httpapi.HeaderSessionID: strings.Repeat("s", 1<<20)}, strings.Repeat("s", 256)},
+		{"user agent not UTF-8", map[string]string{"User-Agent": "bot\xff", "X-Forwarded-For": "1.2.3.4\xfe, 5.6.7.8"}, session},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tel := newTelemetry(t)
 			var got seen
 			srv := mustNew(t, tel.config(httpapi.Config{Entrypoint: seeing(&got)}))
-			session := "session-1"
-			if !tt.wantBaggage {
-				session = "\xff\xfe"
+			if _, ok := tt.header[httpapi.HeaderSessionID]; !ok {
+				tt.header[httpapi.HeaderSessionID] = session
 			}
-			tt.header[httpapi.HeaderSessionID] = session
 			if rec := invoke(srv, `{}`, tt.header); rec.Code != http.StatusOK || rec.Body.String() != `"ok"` {
 				t.Fatalf("answer %d %s, want 200 \"ok\"", rec.Code, rec.Body)
 			}
@@ -444,11 +447,16 @@ func TestHostileTraceHeaders(t *testing.T) {
 			if span.Parent().IsValid() || !got.span.Equal(span.SpanContext()) {
 				t.Errorf("span %v with parent %v, entrypoint's %v: want a new root, the entrypoint's", span.SpanContext(), span.Parent(), got.span)
 			}
-			if a := attrs(span.Attributes()); a["session.id"] == nil {
-				t.Errorf("span attributes %v, want a session.id", a)
+			if got := attrs(span.Attributes())["session.id"]; got != tt.wantSession {
+				t.Errorf("span session.id %.40q, want %.40q", got, tt.wantSession)
 			}
-			if m := got.baggage.Member("session.id"); (m.Key() != "") != tt.wantBaggage || tt.wantBaggage && m.Value() != session {
-				t.Errorf("entrypoint's baggage %q, want session.id in it: %v", got.baggage, tt.wantBaggage)
+			for _, kv := range span.Attributes() {
+				if !utf8.ValidString(kv.Value.Emit()) {
+					t.Errorf("span attribute %s = %q is not UTF-8", kv.Key, kv.Value.Emit())
+				}
+			}
+			if m := got.baggage.Member("session.id"); m.Value() != tt.wantSession {
+				t.Errorf("entrypoint's baggage session.id %.40q, want %.40q", m.Value(), tt.wantSession)
 			}
 		})
 	}

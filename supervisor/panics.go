@@ -44,7 +44,7 @@ func (s *Supervisor) Panics() map[string]uint64 {
 	if out == nil {
 		out = make(map[string]uint64)
 	}
-	for source, n := range map[string]uint64{PanicTask: s.cast.TaskPanics.Load(), PanicPingFunc: s.probe.panics.Load()} {
+	for source, n := range map[string]uint64{PanicTask: s.cast.Counters.Panics.Load(), PanicPingFunc: s.probe.panics.Load()} {
 		if n > 0 {
 			out[source] = n
 		}

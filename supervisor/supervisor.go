@@ -78,15 +78,19 @@ type Config struct {
 	MaxResults int
 	// TracerProvider gets a span per attempt of every task, named "task"
 	// and the task's name, with task.id, task.name, task.attempt, the
-	// task.outcome of its last attempt, the error of a failed one, and a
-	// task.restart event on an attempt a restart follows; StartedBy links
-	// it to the request that started the task. The function's context
-	// carries its attempt's span. Nil is the global provider (otel).
+	// error of a failed one, a task.restart event on an attempt a restart
+	// follows, and the task.outcome on the attempt the task ended in (a
+	// task that ends while waiting for a restart, cancelled or drained, has
+	// its outcome in the metrics and the log only); StartedBy links it to
+	// the request that started the task. The function's context carries
+	// its attempt's span. Nil is the global provider (otel).
 	TracerProvider trace.TracerProvider
 	// MeterProvider gets the counters agentvisor.task.started, .ended (by
-	// task.outcome too), .restarts and the up-down counter .active, each by
-	// task.name; and MetricPingStatus and MetricPanics. Nil is the global
-	// provider (otel).
+	// task.outcome too) and .restarts, each by task.name; and
+	// MetricTasksActive, MetricPingStatus and MetricPanics, observed at
+	// each collection. Nil is the global provider (otel). The providers
+	// must not block (the SDK's batching span processor does not): the task
+	// supervisor calls them; one that panics is logged and ignored.
 	MeterProvider metric.MeterProvider
 }
 
@@ -164,7 +168,7 @@ func New(cfg Config) (*Supervisor, error) {
 	s.probe.timeout = cfg.PingFuncTimeout
 	s.bound.period = cfg.RequestTimeout
 	tp, mp := cfg.providers()
-	tasks, err := actors.NewTelemetry(tp, mp)
+	tasks, err := actors.NewTelemetry(tp, mp, s.log)
 	if err != nil {
 		return nil, fmt.Errorf("start supervisor: %w", err)
 	}
@@ -175,7 +179,9 @@ func New(cfg Config) (*Supervisor, error) {
 		return nil, fmt.Errorf("start supervisor: %w", err)
 	}
 	if s.unobserve, err = s.observe(mp); err != nil {
-		return nil, errors.Join(fmt.Errorf("start supervisor: %w", err), s.cast.Stop())
+		err = errors.Join(fmt.Errorf("start supervisor: %w", err), s.cast.Stop())
+		s.system.Shutdown()
+		return nil, err
 	}
 	return s, nil
 }

@@ -20,9 +20,11 @@ const (
 	// MetricPingStatus is 1 for the status /ping reports and 0 for the
 	// other, by the attribute of the same name (Healthy, HealthyBusy).
 	MetricPingStatus = "agentvisor.ping.status"
-	// MetricPanics counts the panics recovered in user code, by
-	// agentvisor.panic.origin (PanicTask, PanicHandler...).
+	// MetricPanics counts the panics recovered, by agentvisor.panic.origin
+	// (PanicTask, PanicHandler...: what Panics returns).
 	MetricPanics = "agentvisor.panics"
+	// MetricTasksActive is how many tasks count as busy.
+	MetricTasksActive = "agentvisor.task.active"
 )
 
 // StartedBy says which request started the task, by its context (an
@@ -62,14 +64,17 @@ func (s *Supervisor) observe(mp metric.MeterProvider) (unregister func() error, 
 	status, err1 := meter.Int64ObservableGauge(MetricPingStatus, metric.WithUnit("{status}"),
 		metric.WithDescription("1 for the status /ping reports (Healthy or HealthyBusy), 0 for the other."))
 	panics, err2 := meter.Int64ObservableCounter(MetricPanics, metric.WithUnit("{panic}"),
-		metric.WithDescription("Panics recovered in user code, by agentvisor.panic.origin."))
-	if err := errors.Join(err1, err2); err != nil {
+		metric.WithDescription("Panics recovered, by agentvisor.panic.origin."))
+	active, err3 := meter.Int64ObservableUpDownCounter(MetricTasksActive, metric.WithUnit("{task}"),
+		metric.WithDescription("Tasks counted as busy."))
+	if err := errors.Join(err1, err2, err3); err != nil {
 		return nil, fmt.Errorf("supervisor instruments: %w", err)
 	}
 	reg, err := meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		s.report(o, status, panics)
+		o.ObserveInt64(active, s.cast.Counters.Active.Load())
 		return nil
-	}, status, panics)
+	}, status, panics, active)
 	if err != nil {
 		return nil, fmt.Errorf("supervisor instruments: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/baggage"
@@ -187,7 +188,7 @@ func TestRestartedTaskHasASpanPerAttempt(t *testing.T) {
 		{"agentvisor.task.started", []attribute.KeyValue{name}, 1},
 		{"agentvisor.task.restarts", []attribute.KeyValue{name}, 2},
 		{"agentvisor.task.ended", []attribute.KeyValue{name, attribute.String("task.outcome", "succeeded")}, 1},
-		{"agentvisor.task.active", []attribute.KeyValue{name}, 0},
+		{"agentvisor.task.active", nil, 0},
 		{"agentvisor.panics", []attribute.KeyValue{attribute.String("agentvisor.panic.origin", "task")}, 1},
 		{"agentvisor.ping.status", []attribute.KeyValue{attribute.String("agentvisor.ping.status", "Healthy")}, 1},
 		{"agentvisor.ping.status", []attribute.KeyValue{attribute.String("agentvisor.ping.status", "HealthyBusy")}, 0},
@@ -290,4 +291,65 @@ func (c collected) value(name string, kvs ...attribute.KeyValue) (int64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// A provider that panics (here a span processor) is logged and ignored: the
+// task runs and ends, and /ping does not stay busy.
+func TestPanickingProviderLeavesTasksAlone(t *testing.T) {
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(panicking{}))
+	sup, logs := mustNew(t, supervisor.Config{TracerProvider: tp})
+	id, err := sup.Go("work", nil, func(context.Context) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitIdle(t, sup)
+	if task, ok := sup.Task(id); !ok || task.Outcome != supervisor.OutcomeSucceeded {
+		t.Fatalf("task %+v (found %v), want succeeded", task, ok)
+	}
+	if s := sup.PingStatus().Status; s != supervisor.Healthy {
+		t.Fatalf("status %s, want Healthy", s)
+	}
+	if got := logs.find(t, "telemetry panicked; the task goes on", id); len(got) == 0 {
+		t.Fatal("no log of the provider's panic")
+	}
+}
+
+// panicking is a span processor that panics at every span's end.
+type panicking struct{ sdktrace.SpanProcessor }
+
+func (panicking) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
+func (panicking) OnEnd(sdktrace.ReadOnlySpan)                    { panic("processor bug") }
+func (panicking) Shutdown(context.Context) error                 { return nil }
+func (panicking) ForceFlush(context.Context) error               { return nil }
+
+// Text that is not UTF-8 (a task name, a task's error) reaches the spans
+// and metrics as UTF-8: OTLP's protobuf encoding would refuse the whole
+// batch it is in.
+func TestNonUTF8TaskTextIsMadeValid(t *testing.T) {
+	o := newObserved(t)
+	if _, err := o.sup.Go("bad\xffname", nil, func(context.Context) error { return errors.New("bad\xfeerror") }); err != nil {
+		t.Fatal(err)
+	}
+	waitIdle(t, o.sup)
+	spans := o.taskSpans("bad\uFFFDname")
+	if len(spans) != 1 {
+		t.Fatalf("%d spans named %q: %v", len(spans), "task bad\uFFFDname", o.spans.Ended())
+	}
+	span := spans[0]
+	if got := attrs(span)["task.name"].AsString(); got != "bad\uFFFDname" {
+		t.Errorf("task.name %q", got)
+	}
+	if span.Status().Description != "bad\uFFFDerror" {
+		t.Errorf("status %q", span.Status().Description)
+	}
+	for _, ev := range span.Events() {
+		for _, kv := range ev.Attributes {
+			if !utf8.ValidString(kv.Value.Emit()) {
+				t.Errorf("event %s: %s = %q is not UTF-8", ev.Name, kv.Key, kv.Value.Emit())
+			}
+		}
+	}
+	if got, ok := o.metrics(t).value("agentvisor.task.started", attribute.String("task.name", "bad\uFFFDname")); !ok || got != 1 {
+		t.Errorf("agentvisor.task.started for the name made valid: %d (found %v)", got, ok)
+	}
 }

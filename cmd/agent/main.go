@@ -40,8 +40,8 @@
 //
 // On SIGTERM or SIGINT it refuses new invocations with 503, waits for the
 // tasks up to the drain timeout, cancels and logs the ones left, stops the
-// HTTP server and the metrics listener, flushes the telemetry (2 s at most)
-// and exits 0. A second signal ends the wait at once: the tasks left are
+// HTTP server (5 s at most, the telemetry's flush included) and the metrics
+// listener, stops the exporters (2 s at most) and exits 0. A second signal ends the wait at once: the tasks left are
 // cancelled and logged, and it exits.
 //
 // `agent tree` prints the live actor tree of a running agent in debug mode,

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel"
 
 	"github.com/agentvisor/agentvisor/httpapi"
 	"github.com/agentvisor/agentvisor/internal/seed"
@@ -53,7 +54,8 @@ func serve(ctx context.Context, cfg config, log zerolog.Logger) error {
 		return err
 	}
 	srv, err := httpapi.New(httpapi.Config{Supervisor: sup, Logger: log, Entrypoint: seed.New(sup, log).Invoke, Debug: cfg.debug,
-		Addr: cfg.addr, DrainTimeout: cfg.drainTimeout, SessionIdleTimeout: cfg.idleTimeout})
+		Addr: cfg.addr, DrainTimeout: cfg.drainTimeout, SessionIdleTimeout: cfg.idleTimeout,
+		Propagator: otel.GetTextMapPropagator()}) // OTEL_PROPAGATORS's, which startTelemetry made the global
 	if err != nil {
 		return errors.Join(err, sup.Shutdown(context.Background()))
 	}

@@ -199,3 +199,27 @@ func hasLabels(f *dto.MetricFamily, want map[string]string) bool {
 		return n == len(want)
 	})
 }
+
+// OTEL_PROPAGATORS=none makes the agent ignore the caller's traceparent:
+// the invocation's span starts a trace of its own.
+func TestPropagatorsNone(t *testing.T) {
+	r := otlptest.Start(t)
+	p := startBinaryEnv(t, []string{"OTEL_EXPORTER_OTLP_ENDPOINT=" + r.URL, "OTEL_PROPAGATORS=none", "OTEL_BSP_SCHEDULE_DELAY=100"})
+	header := http.Header{}
+	header.Set("traceparent", "00-"+e2eTraceID+"-"+e2eParentID+"-01")
+	if a := testkit.Do(t, http.MethodPost, p.Base+"/invocations", `{"action": "status"}`, header); a.Status != http.StatusOK {
+		t.Fatalf("status: %d %s", a.Status, a.Body)
+	}
+	got := r.Wait(t, "the invocation's span", func(got otlptest.Received) bool {
+		return slices.ContainsFunc(got.Spans, func(s otlptest.Span) bool { return s.Name == "POST /invocations" })
+	})
+	for _, s := range got.Spans {
+		if s.Name == "POST /invocations" && (s.TraceID == e2eTraceID || s.ParentSpanID != "") {
+			t.Errorf("span in trace %s with parent %q: want a new root despite the traceparent", s.TraceID, s.ParentSpanID)
+		}
+	}
+	p.Signal(t, syscall.SIGTERM)
+	if code := p.WaitExit(t); code != 0 {
+		t.Fatalf("exit code %d, want 0", code)
+	}
+}

@@ -31,3 +31,19 @@ func TestSafe(t *testing.T) {
 		t.Fatal("Safe(typed nil) does not wrap the original error")
 	}
 }
+
+func TestUTF8(t *testing.T) {
+	for in, want := range map[string]string{"ok": "ok", "a\xffb\xfe\xfdc": "a\uFFFDb\uFFFDc", "": ""} {
+		if got := errtext.UTF8(in); got != want {
+			t.Errorf("UTF8(%q) = %q, want %q", in, got, want)
+		}
+	}
+	base := errors.New("bad \xff")
+	err := errtext.UTF8Error(base)
+	if err.Error() != "bad \uFFFD" || !errors.Is(err, base) {
+		t.Errorf("UTF8Error: %q (is base: %v)", err, errors.Is(err, base))
+	}
+	if valid := errors.New("fine"); errtext.UTF8Error(valid) != valid {
+		t.Error("UTF8Error changed a valid error")
+	}
+}
