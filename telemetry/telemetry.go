@@ -202,8 +202,7 @@ func (t *Telemetry) TracerProvider() trace.TracerProvider { return t.tracerProvi
 func (t *Telemetry) MeterProvider() metric.MeterProvider { return t.meterProvider }
 
 // Propagator is OTEL_PROPAGATORS' choice of W3C tracecontext and baggage;
-// both by default. OTEL_SDK_DISABLED leaves it: passing a caller's trace
-// context on costs nothing.
+// both by default, OTEL_SDK_DISABLED or not.
 func (t *Telemetry) Propagator() propagation.TextMapPropagator { return t.propagator }
 
 // MetricsHandler serves the metrics in Prometheus' text exposition format;
