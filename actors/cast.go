@@ -20,7 +20,7 @@ type Cast struct {
 	Running *sync.WaitGroup
 	// Counters are the task supervisor's counts, for anyone to read.
 	Counters *Counters
-	System     *actor.ActorSystem
+	System   *actor.ActorSystem
 	// dispatchers run the actors' mailboxes; closed by Stop.
 	dispatchers []*poolDispatcher
 }

@@ -92,15 +92,15 @@ type TaskSupervisor struct {
 // others read.
 func NewTaskSupervisor(status *actor.PID, limits Limits, kept ResultOptions, taskOpts []actor.PropsOption, running *sync.WaitGroup, counters *Counters, tel *Telemetry, log zerolog.Logger) *TaskSupervisor {
 	s := &TaskSupervisor{
-		status:  status,
-		running: running,
-		limits:  limits,
+		status:   status,
+		running:  running,
+		limits:   limits,
 		counters: counters,
 		tel:      tel,
-		log:     log,
-		results: newResults(kept),
-		byName:  make(map[string]int),
-		byID:    make(map[TaskID]*taskRecord),
+		log:      log,
+		results:  newResults(kept),
+		byName:   make(map[string]int),
+		byID:     make(map[TaskID]*taskRecord),
 	}
 	s.taskProps = actor.PropsFromProducerWithActorSystem(s.incarnate, taskOpts...)
 	return s

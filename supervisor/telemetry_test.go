@@ -318,9 +318,9 @@ func TestPanickingProviderLeavesTasksAlone(t *testing.T) {
 type panicking struct{ sdktrace.SpanProcessor }
 
 func (panicking) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
-func (panicking) OnEnd(sdktrace.ReadOnlySpan)                    { panic("processor bug") }
-func (panicking) Shutdown(context.Context) error                 { return nil }
-func (panicking) ForceFlush(context.Context) error               { return nil }
+func (panicking) OnEnd(sdktrace.ReadOnlySpan)                     { panic("processor bug") }
+func (panicking) Shutdown(context.Context) error                  { return nil }
+func (panicking) ForceFlush(context.Context) error                { return nil }
 
 // Text that is not UTF-8 (a task name, a task's error) reaches the spans
 // and metrics as UTF-8: OTLP's protobuf encoding would refuse the whole

@@ -83,8 +83,8 @@ func assertInstrumentation(t *testing.T, got otlptest.Received) {
 	} else if invocation := got.Spans[i]; !slices.ContainsFunc(got.Spans, func(s otlptest.Span) bool {
 		return s.Name == "task cleanup" && s.Attributes["task.name"] == "cleanup" && s.Attributes["session.id"] == e2eSession &&
 			slices.ContainsFunc(s.Links, func(l otlptest.Link) bool {
-			return l.TraceID == invocation.TraceID && l.SpanID == invocation.SpanID
-		})
+				return l.TraceID == invocation.TraceID && l.SpanID == invocation.SpanID
+			})
 	}) {
 		t.Errorf("no span %q with task.name=cleanup and session.id=%s linked to the invocation's span %s", "task cleanup", e2eSession, invocation.SpanID)
 	}
