@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 )
@@ -30,7 +31,9 @@ const (
 	AttrTaskName    = "task.name"
 	AttrTaskAttempt = "task.attempt"
 	AttrTaskOutcome = "task.outcome"
-	AttrSessionID   = "session.id"
+	// AttrSessionID is the semantic conventions' session.id, a baggage
+	// member and a span attribute alike.
+	AttrSessionID = string(semconv.SessionIDKey)
 	// EventRestart is the event on a failed attempt's span that a restart
 	// follows, with AttrBackoff, the delay before it, in seconds.
 	EventRestart = "task.restart"
