@@ -11,6 +11,11 @@
 //	log.Info().EmbedObject(tel.Summary()).Msg("telemetry")
 //	defer tel.Shutdown(ctx) // with a deadline of a few seconds
 //
+// httpapi reads incoming trace context with its own default propagator
+// (W3C trace context and baggage), not the global one: pass
+// tel.Propagator() as httpapi.Config.Propagator so that OTEL_PROPAGATORS
+// applies to requests too, as the seed agent does.
+//
 // Nothing set, nothing runs: each signal stays a no-op provider until the
 // environment asks for it. New never fails, since telemetry must not keep
 // an agent from serving: a setting it cannot honour (a gRPC endpoint, an
