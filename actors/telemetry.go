@@ -114,16 +114,10 @@ func (n *nameTelemetry) withOutcome(o Outcome) metric.MeasurementOption {
 	return n.outcomes[o]
 }
 
-// counter is what add records on: a counter or an up-down counter.
-type counter interface {
-	Enabled(context.Context) bool
-	Add(context.Context, int64, ...metric.AddOption)
-}
-
 // add records n with attrs only if c is enabled: options passed to an
 // instrument's interface method escape, an allocation that a process
 // exporting no metrics should not pay for every task.
-func add(c counter, n int64, attrs metric.MeasurementOption) {
+func add(c metric.Int64Counter, n int64, attrs metric.MeasurementOption) {
 	if c.Enabled(context.Background()) {
 		c.Add(context.Background(), n, attrs)
 	}
@@ -275,9 +269,7 @@ func (t *Telemetry) restarted(rec *taskRecord) (at *attemptTrace) {
 // if still open, with the task's outcome; the task's trace is forgotten.
 func (t *Telemetry) concluded(rec *taskRecord) {
 	defer t.guard(rec)
-	if t.ended.Enabled(context.Background()) {
-		t.ended.Add(context.Background(), 1, t.of(rec.node.Name).withOutcome(rec.outcome))
-	}
+	add(t.ended, 1, t.of(rec.node.Name).withOutcome(rec.outcome))
 	tt := t.traces[rec.node.ID]
 	delete(t.traces, rec.node.ID)
 	if tt == nil || tt.span == nil {

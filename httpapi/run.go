@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/netip"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
+	"github.com/agentvisor/agentvisor/internal/listen"
 	"github.com/agentvisor/agentvisor/supervisor"
 )
 
@@ -43,8 +42,9 @@ var errSecondSignal = errors.New("second signal")
 //
 // Run stops the Supervisor too: a program calls it last, in main.
 func (s *Server) Run(ctx context.Context) error {
-	ln, err := listen(s.cfg.Addr)
+	ln, err := listen.On(s.cfg.Addr)
 	if err != nil {
+		err = fmt.Errorf("listen: %w", err)
 		now, cancel := context.WithCancel(context.Background())
 		cancel() // nothing was served: no time for tasks
 		return errors.Join(err, s.sup.Shutdown(now))
@@ -63,24 +63,6 @@ func (s *Server) Run(ctx context.Context) error {
 	s.log.Info().Dur("drain_timeout", s.cfg.DrainTimeout).Msg("stopping: draining tasks")
 	err = s.stop(sigs)
 	return errors.Join(err, <-served)
-}
-
-// listen listens on addr, over IPv4 alone when its host is an IPv4 literal:
-// Go's "tcp" turns 0.0.0.0 into a dual-stack socket that reports itself as
-// [::], while the platform asks for 0.0.0.0 and the reference (uvicorn)
-// listens on IPv4. An empty host or [::] stays dual-stack.
-func listen(addr string) (net.Listener, error) {
-	network := "tcp"
-	if host, _, err := net.SplitHostPort(addr); err == nil {
-		if ip, err := netip.ParseAddr(host); err == nil && ip.Is4() {
-			network = "tcp4"
-		}
-	}
-	ln, err := net.Listen(network, addr)
-	if err != nil {
-		return nil, fmt.Errorf("listen: %w", err)
-	}
-	return ln, nil
 }
 
 // stop drains the tasks, then stops the HTTP server with time of its own,

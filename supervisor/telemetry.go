@@ -71,8 +71,7 @@ func (s *Supervisor) observe(mp metric.MeterProvider) (unregister func() error, 
 		return nil, fmt.Errorf("supervisor instruments: %w", err)
 	}
 	reg, err := meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
-		s.report(o, status, panics)
-		o.ObserveInt64(active, s.cast.Counters.Active.Load())
+		s.report(o, status, panics, active)
 		return nil
 	}, status, panics, active)
 	if err != nil {
@@ -82,8 +81,10 @@ func (s *Supervisor) observe(mp metric.MeterProvider) (unregister func() error, 
 }
 
 // report reports the status the status actor holds (the last one /ping
-// reported: no custom ping function is called for a metric) and the panics.
-func (s *Supervisor) report(o metric.Observer, status metric.Int64ObservableGauge, panics metric.Int64ObservableCounter) {
+// reported: no custom ping function is called for a metric), the panics and
+// the tasks counted as busy.
+func (s *Supervisor) report(o metric.Observer, status metric.Int64ObservableGauge, panics metric.Int64ObservableCounter, active metric.Int64ObservableUpDownCounter) {
+	o.ObserveInt64(active, s.cast.Counters.Active.Load())
 	now := Status(s.cast.Status.Snapshot().Ping.Status)
 	for _, st := range []Status{Healthy, HealthyBusy} {
 		v := int64(0)

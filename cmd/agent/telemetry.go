@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"net/netip"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/agentvisor/agentvisor/internal/listen"
 	"github.com/agentvisor/agentvisor/telemetry"
 )
 
@@ -55,7 +54,7 @@ func serveMetrics(addr string, h http.Handler, log zerolog.Logger) (stop func(),
 	if addr == "" || h == nil {
 		return func() {}, nil
 	}
-	ln, err := listen(addr)
+	ln, err := listen.On(addr)
 	if err != nil {
 		return nil, fmt.Errorf("-metrics-addr: %w", err)
 	}
@@ -84,16 +83,4 @@ func stopServer(srv *http.Server, served <-chan error, log zerolog.Logger) {
 	if err != nil {
 		log.Warn().Err(err).Msg("metrics server stop")
 	}
-}
-
-// listen listens on addr over IPv4 alone when its host is an IPv4 literal,
-// as httpapi does: "tcp" would make 0.0.0.0 a dual-stack socket shown as [::].
-func listen(addr string) (net.Listener, error) {
-	network := "tcp"
-	if host, _, err := net.SplitHostPort(addr); err == nil {
-		if ip, err := netip.ParseAddr(host); err == nil && ip.Is4() {
-			network = "tcp4"
-		}
-	}
-	return net.Listen(network, addr)
 }
